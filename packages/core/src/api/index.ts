@@ -1,0 +1,19 @@
+import { accountRoutes } from "./account-routes";
+import { authRoutes } from "./auth-routes";
+import { controllerRoutes } from "./controller-routes";
+
+/** Every API operation by name. The server must implement each one (checked by the compiler). */
+export const API_ROUTES = {
+  ...authRoutes,
+  ...accountRoutes,
+  ...controllerRoutes,
+} as const;
+
+export type ApiRoutes = typeof API_ROUTES;
+export type RouteName = keyof ApiRoutes;
+
+export * from "./route";
+export * from "./common-schemas";
+export * from "./auth-routes";
+export * from "./account-routes";
+export * from "./controller-routes";

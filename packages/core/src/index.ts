@@ -1,0 +1,6 @@
+/** @module Domain of Dumont Cloud: error codes, state machines, and the API contract. */
+export * from "./errors/error-codes";
+export * from "./errors/dumont-error";
+export * from "./state-machine";
+export * from "./canary/canary-machine";
+export * from "./api/index";
