@@ -1,0 +1,2 @@
+/** @module The `dumont` command line. */
+export { main, buildProgram } from "./main";

@@ -1,0 +1,60 @@
+import { Command, CommanderError } from "commander";
+import { CliRuntime } from "./cli-runtime";
+import { registerServer } from "./commands/server";
+import { registerAuthRegister } from "./commands/auth/register";
+import { registerAuthLogin } from "./commands/auth/login";
+import { registerAuthLogout } from "./commands/auth/logout";
+import { registerAuthMe } from "./commands/auth/me";
+import { registerApiKeyCreate } from "./commands/auth/api-key-create";
+import { registerApiKeyList } from "./commands/auth/api-key-list";
+import { registerApiKeyRevoke } from "./commands/auth/api-key-revoke";
+import { registerSettingsShow } from "./commands/settings/show";
+import { registerSettingsSetVastKey } from "./commands/settings/set-vast-key";
+import { registerBalance } from "./commands/balance";
+
+declare const __DUMONT_VERSION__: string | undefined;
+
+/** Builds the command tree: `dumont <noun> <verb>`, one file per command. */
+export function buildProgram(): Command {
+  const program = new Command("dumont")
+    .description("Dumont Cloud: rent GPUs on marketplaces and run your work on them")
+    .version(typeof __DUMONT_VERSION__ === "string" ? __DUMONT_VERSION__ : "dev")
+    .option("--api-url <url>", "Dumont server URL (env DUMONT_API_URL, default http://127.0.0.1:8766)")
+    .option("--json", "machine-readable output (errors too)")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  const cli = new CliRuntime(program);
+
+  registerServer(program, cli);
+
+  const auth = program.command("auth").description("accounts, sessions and API keys");
+  registerAuthRegister(auth, cli);
+  registerAuthLogin(auth, cli);
+  registerAuthLogout(auth, cli);
+  registerAuthMe(auth, cli);
+  const apiKey = auth.command("api-key").description("long-lived keys for scripts");
+  registerApiKeyCreate(apiKey, cli);
+  registerApiKeyList(apiKey, cli);
+  registerApiKeyRevoke(apiKey, cli);
+
+  const settings = program.command("settings").description("your settings on the server");
+  registerSettingsShow(settings, cli);
+  registerSettingsSetVastKey(settings, cli);
+
+  registerBalance(program, cli);
+  return program;
+}
+
+/** Exit codes: 0 ok, 1 the operation failed, 2 the command line was wrong. */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      const ok = error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help";
+      process.exit(ok ? 0 : 2);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,77 @@
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { z } from "zod";
+
+const PositiveInt = z.coerce.number().int().positive();
+
+/** Environment variables the server reads, parsed once at start-up. */
+const EnvSchema = z.object({
+  DUMONT_HOME: z.string().min(1).optional(),
+  DATABASE_URL: z.string().optional(),
+  DUMONT_PG_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, "lowercase letters, digits and _")
+    .optional(),
+  DUMONT_SECRET_KEY: z.string().optional(),
+  DUMONT_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  DUMONT_LEASE_MS: PositiveInt.default(15_000),
+  DUMONT_POLL_MS: PositiveInt.default(500),
+  DUMONT_CONTROLLER_CONCURRENCY: PositiveInt.default(16),
+  DUMONT_LOGIN_MAX_FAILURES: PositiveInt.default(5),
+  DUMONT_LOGIN_WINDOW_S: PositiveInt.default(900),
+  DUMONT_IP_MAX_ATTEMPTS: PositiveInt.default(60),
+  DUMONT_SESSION_DAYS: PositiveInt.default(30),
+  DUMONT_BODY_LIMIT: PositiveInt.default(1_048_576),
+  DUMONT_REPLICA_ID: z.string().max(64).optional(),
+  VAST_API_KEY: z.string().optional(),
+  DUMONT_VAST_URL: z.url().default("https://console.vast.ai"),
+});
+
+export interface ServerConfig {
+  home: string;
+  databaseUrl: string | undefined;
+  pgSchema: string | undefined;
+  sqliteFile: string;
+  secretKey: string | undefined;
+  logLevel: z.infer<typeof EnvSchema>["DUMONT_LOG_LEVEL"];
+  leaseMs: number;
+  pollMs: number;
+  controllerConcurrency: number;
+  loginMaxFailures: number;
+  loginWindowMs: number;
+  ipMaxAttempts: number;
+  sessionTtlMs: number;
+  bodyLimit: number;
+  replicaId: string | undefined;
+  vastApiKey: string | undefined;
+  vastUrl: string;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new Error(`invalid environment: ${problems}`);
+  }
+  const e = parsed.data;
+  const home = resolve(e.DUMONT_HOME ?? join(homedir(), ".dumont"));
+  return {
+    home,
+    databaseUrl: e.DATABASE_URL || undefined,
+    pgSchema: e.DUMONT_PG_SCHEMA,
+    sqliteFile: join(home, "dumont.db"),
+    secretKey: e.DUMONT_SECRET_KEY || undefined,
+    logLevel: e.DUMONT_LOG_LEVEL,
+    leaseMs: e.DUMONT_LEASE_MS,
+    pollMs: e.DUMONT_POLL_MS,
+    controllerConcurrency: e.DUMONT_CONTROLLER_CONCURRENCY,
+    loginMaxFailures: e.DUMONT_LOGIN_MAX_FAILURES,
+    loginWindowMs: e.DUMONT_LOGIN_WINDOW_S * 1000,
+    ipMaxAttempts: e.DUMONT_IP_MAX_ATTEMPTS,
+    sessionTtlMs: e.DUMONT_SESSION_DAYS * 86_400_000,
+    bodyLimit: e.DUMONT_BODY_LIMIT,
+    replicaId: e.DUMONT_REPLICA_ID,
+    vastApiKey: e.VAST_API_KEY || undefined,
+    vastUrl: e.DUMONT_VAST_URL,
+  };
+}

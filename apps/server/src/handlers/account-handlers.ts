@@ -1,0 +1,21 @@
+import type { HandlersFor } from "../http/handler-types";
+import type { ServerContext } from "../server-context";
+import type { SettingsView } from "../services/settings-service";
+
+export function accountHandlers(ctx: ServerContext): HandlersFor<"getSettings" | "updateSettings" | "getBalance"> {
+  return {
+    getSettings: async (_input, { principal }) => settingsView(await ctx.settings.get(principal.user.id)),
+    updateSettings: async ({ body }, { principal }) =>
+      settingsView(
+        await ctx.settings.update(principal.user.id, { vastApiKey: body.vast_api_key, preferences: body.settings }),
+      ),
+    getBalance: async (_input, { principal }) => ctx.balance.forUser(principal.user.id),
+  };
+}
+
+function settingsView(view: SettingsView) {
+  return {
+    vast_api_key: { configured: view.vastKeyConfigured, hint: view.vastKeyHint },
+    settings: view.preferences,
+  };
+}

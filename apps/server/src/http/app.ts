@@ -1,0 +1,94 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import fastifySwagger from "@fastify/swagger";
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+} from "fastify-type-provider-zod";
+import { DumontError } from "@dumont/core";
+import type { ServerContext } from "../server-context";
+import type { Handlers } from "./handler-types";
+import { sendError } from "./error-handler";
+import { registerContractRoutes } from "./register-routes";
+import { registerEventStream } from "./events-stream";
+import { authHandlers } from "../handlers/auth-handlers";
+import { accountHandlers } from "../handlers/account-handlers";
+import { controllerHandlers } from "../handlers/controller-handlers";
+
+/** Paths and fields pino must never print: tokens, passwords, marketplace keys. */
+export const LOG_REDACTIONS = [
+  "req.headers.authorization",
+  "req.headers.cookie",
+  "headers.authorization",
+  "*.password",
+  "*.token",
+  "*.key",
+  "*.vast_api_key",
+  "*.hf_token",
+];
+
+/** Builds the HTTP app over a context. Tests call `app.inject()` on it; `startServer` listens. */
+export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.logger as FastifyBaseLogger,
+    bodyLimit: ctx.config.bodyLimit,
+    forceCloseConnections: true,
+    genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
+    requestIdHeader: false,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorateRequest("principal", undefined);
+  app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      new DumontError({
+        code: "ROUTE_NOT_FOUND",
+        message: `no route ${request.method} ${request.url.split("?")[0] ?? ""}`,
+        hint: "See /api/v1/openapi.json for the API.",
+      }),
+      request,
+      reply,
+    ),
+  );
+  app.addHook("onSend", async (request, reply) => {
+    void reply.header("x-request-id", request.id);
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    const route = request.routeOptions.url ?? "unmatched";
+    ctx.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    ctx.metrics.httpSeconds.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "Dumont Cloud API",
+        version: ctx.version,
+        description: "Control plane for renting GPUs on marketplaces. Errors: {error:{code,message,details}}.",
+      },
+      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+
+  const handlers: Handlers = { ...authHandlers(ctx), ...accountHandlers(ctx), ...controllerHandlers(ctx) };
+  registerContractRoutes(app, handlers, ctx.auth);
+  registerEventStream(app, ctx);
+
+  app.get("/health", { schema: { hide: true } }, async () => ({
+    status: "ok",
+    version: ctx.version,
+    replica: ctx.replicaId,
+    database: ctx.database.dialect.name,
+    uptime_seconds: Math.round(process.uptime()),
+  }));
+  app.get("/metrics", { schema: { hide: true } }, async (_request, reply) =>
+    reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()),
+  );
+  app.get("/api/v1/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

@@ -1,0 +1,4 @@
+/** @module The control plane: HTTP API, controllers and their wiring. */
+export * from "./main";
+export type { Server } from "./create-server";
+export type { ServerConfig } from "./config";

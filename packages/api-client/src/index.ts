@@ -1,0 +1,3 @@
+/** @module Typed HTTP client for the Dumont Cloud API. */
+export * from "./api-error";
+export * from "./dumont-client";
