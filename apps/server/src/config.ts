@@ -23,6 +23,7 @@ const EnvSchema = z.object({
   DUMONT_SESSION_DAYS: PositiveInt.default(30),
   DUMONT_BODY_LIMIT: PositiveInt.default(1_048_576),
   DUMONT_REPLICA_ID: z.string().max(64).optional(),
+  DUMONT_DRILL_KILL_AFTER_CANARY_STEP: PositiveInt.optional(),
   VAST_API_KEY: z.string().optional(),
   DUMONT_VAST_URL: z.url().default("https://console.vast.ai"),
 });
@@ -43,6 +44,8 @@ export interface ServerConfig {
   sessionTtlMs: number;
   bodyLimit: number;
   replicaId: string | undefined;
+  /** Crash drill: see CanaryController. Never set in production. */
+  drillKillAfterCanaryStep: number | undefined;
   vastApiKey: string | undefined;
   vastUrl: string;
 }
@@ -71,6 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     sessionTtlMs: e.DUMONT_SESSION_DAYS * 86_400_000,
     bodyLimit: e.DUMONT_BODY_LIMIT,
     replicaId: e.DUMONT_REPLICA_ID,
+    drillKillAfterCanaryStep: e.DUMONT_DRILL_KILL_AFTER_CANARY_STEP,
     vastApiKey: e.VAST_API_KEY || undefined,
     vastUrl: e.DUMONT_VAST_URL,
   };

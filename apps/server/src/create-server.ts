@@ -67,7 +67,7 @@ export async function createServer(options: CreateServerOptions): Promise<Server
   });
   const auth = new AuthService({ users: repos.users, tokens: repos.tokens, throttle, sessionTtlMs: config.sessionTtlMs, now });
   const metrics = createMetrics();
-  const canaryController = new CanaryController(join(config.home, "canaries"));
+  const canaryController = new CanaryController(join(config.home, "canaries"), config.drillKillAfterCanaryStep);
   const runner = new ControllerRunner({
     store,
     controllers: [canaryController as never],

@@ -17,7 +17,14 @@ export class CanaryController implements Controller<CanaryRow, CanaryStatus> {
   readonly table = "canaries" as const;
   readonly machine = CANARY_MACHINE;
 
-  constructor(private readonly journalDir: string) {
+  /**
+   * @param killAfterStep Drill: SIGKILL this very process right after step N's side effect and
+   *   before it is recorded — the worst moment to crash (DUMONT_DRILL_KILL_AFTER_CANARY_STEP).
+   */
+  constructor(
+    private readonly journalDir: string,
+    private readonly killAfterStep?: number,
+  ) {
     mkdirSync(journalDir, { recursive: true });
   }
 
@@ -64,6 +71,7 @@ export class CanaryController implements Controller<CanaryRow, CanaryStatus> {
       if (ctx.signal.aborted) return NOW;
       // O_APPEND of one short line is a single write: the step is either in the journal or not.
       appendFileSync(this.journalPath(row.id), `step ${step} by ${ctx.owner}\n`);
+      if (this.killAfterStep === step) process.kill(process.pid, "SIGKILL");
     }
     await ctx.patch({ steps_done: step });
     return NOW;
