@@ -30,7 +30,7 @@ export class CliRuntime {
   get options(): GlobalOptions {
     const opts = this.program.opts<{ apiUrl?: string; json?: boolean }>();
     return {
-      apiUrl: (opts.apiUrl ?? process.env.DUMONT_API_URL ?? DEFAULT_API_URL).replace(/\/+$/, ""),
+      apiUrl: (opts.apiUrl || process.env.DUMONT_API_URL || DEFAULT_API_URL).replace(/\/+$/, ""),
       json: Boolean(opts.json),
     };
   }
@@ -46,7 +46,7 @@ export class CliRuntime {
   /** DUMONT_TOKEN (an API key, for scripts) wins over the saved login. */
   async client(options: { anonymous?: boolean } = {}): Promise<DumontClient> {
     const { DumontClient } = await import("@dumont/api-client");
-    const token = options.anonymous ? undefined : (process.env.DUMONT_TOKEN ?? this.profile().token);
+    const token = options.anonymous ? undefined : process.env.DUMONT_TOKEN || this.profile().token;
     return new DumontClient({ baseUrl: this.options.apiUrl, token });
   }
 
@@ -68,7 +68,14 @@ export class CliRuntime {
   }
 
   fail(error: unknown): never {
-    const e = error as { code?: string; message?: string; hint?: string; status?: number; details?: unknown; requestId?: string };
+    const e = error as {
+      code?: string;
+      message?: string;
+      hint?: string;
+      status?: number;
+      details?: unknown;
+      requestId?: string;
+    };
     const code = typeof e.code === "string" ? e.code : "CLI_ERROR";
     const message = e.message ?? String(error);
     if (this.options.json) {

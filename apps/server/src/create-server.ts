@@ -46,7 +46,11 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     options.logger ?? pino({ level: config.logLevel, redact: { paths: LOG_REDACTIONS, censor: "[redacted]" } });
   const now = () => Date.now();
   const replicaId = config.replicaId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
-  const dialect = dialectFor({ url: config.databaseUrl, sqliteFile: config.sqliteFile, postgresSchema: config.pgSchema });
+  const dialect = dialectFor({
+    url: config.databaseUrl,
+    sqliteFile: config.sqliteFile,
+    postgresSchema: config.pgSchema,
+  });
   const database = await openDatabase(dialect);
   const { db } = database;
   const repos = {
@@ -65,12 +69,18 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     windowMs: config.loginWindowMs,
     now,
   });
-  const auth = new AuthService({ users: repos.users, tokens: repos.tokens, throttle, sessionTtlMs: config.sessionTtlMs, now });
+  const auth = new AuthService({
+    users: repos.users,
+    tokens: repos.tokens,
+    throttle,
+    sessionTtlMs: config.sessionTtlMs,
+    now,
+  });
   const metrics = createMetrics();
   const canaryController = new CanaryController(join(config.home, "canaries"), config.drillKillAfterCanaryStep);
   const runner = new ControllerRunner({
     store,
-    controllers: [canaryController as never],
+    controllers: [canaryController],
     owner: replicaId,
     leaseMs: config.leaseMs,
     pollMs: config.pollMs,

@@ -18,7 +18,12 @@ export async function startServer(options: StartOptions): Promise<void> {
   const address = server.app.server.address();
   const port = typeof address === "object" && address ? address.port : options.port;
   logger.info(
-    { url: `http://${options.host}:${port}`, home: config.home, database: database.dialect.description, replica: server.context.replicaId },
+    {
+      url: `http://${options.host}:${port}`,
+      home: config.home,
+      database: database.dialect.description,
+      replica: server.context.replicaId,
+    },
     "dumont server ready",
   );
   let stopping = false;

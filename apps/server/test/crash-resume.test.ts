@@ -49,12 +49,16 @@ describe("crash and resume", () => {
     });
     expect(done).toMatchObject({ status: "completed", steps_done: 8, error: null });
 
-    const journal = readFileSync(join(home, "canaries", `${id}.journal`), "utf8").trim().split("\n");
+    const journal = readFileSync(join(home, "canaries", `${id}.journal`), "utf8")
+      .trim()
+      .split("\n");
     expect(journal.map((line) => line.split(" by ")[0])).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((n) => `step ${n}`));
     const actors = new Set(journal.map((line) => line.split(" by ")[1]));
     expect(actors.size).toBe(2); // both processes did part of the work
 
-    const { body: events } = await api<{ events: EventView[] }>(`${second.url}/api/v1/events?resource=${id}`, { token });
+    const { body: events } = await api<{ events: EventView[] }>(`${second.url}/api/v1/events?resource=${id}`, {
+      token,
+    });
     expect(events.events.map((e) => `${e.from_status ?? "∅"}→${e.to_status}`)).toEqual([
       "∅→pending",
       "pending→running",
@@ -78,7 +82,9 @@ describe("crash and resume", () => {
       token: session.token,
       body: { steps: 5, step_ms: 20 },
     });
-    await waitFor("the drill to kill the server", async () => (doomed.child.signalCode === "SIGKILL" ? true : undefined));
+    await waitFor("the drill to kill the server", () =>
+      Promise.resolve(doomed.child.signalCode === "SIGKILL" ? true : undefined),
+    );
 
     const survivor = await spawnServer(env);
     processes.push(survivor);
@@ -87,7 +93,9 @@ describe("crash and resume", () => {
       return body.status === "completed" || body.status === "failed" ? body : undefined;
     });
     expect(done).toMatchObject({ status: "completed", steps_done: 5 });
-    const journal = readFileSync(join(home, "canaries", `${created.id}.journal`), "utf8").trim().split("\n");
+    const journal = readFileSync(join(home, "canaries", `${created.id}.journal`), "utf8")
+      .trim()
+      .split("\n");
     expect(journal.map((line) => line.split(" by ")[0])).toEqual(["step 1", "step 2", "step 3", "step 4", "step 5"]);
   });
 });

@@ -29,7 +29,10 @@ describe.skipIf(!multiProcess)("two replicas on one PostgreSQL", () => {
       DUMONT_POLL_MS: "50",
       DUMONT_CONTROLLER_CONCURRENCY: "4",
     };
-    const [a, b] = await Promise.all([spawnServer({ ...env, DUMONT_REPLICA_ID: "replica-a" }), spawnServer({ ...env, DUMONT_REPLICA_ID: "replica-b" })]);
+    const [a, b] = await Promise.all([
+      spawnServer({ ...env, DUMONT_REPLICA_ID: "replica-a" }),
+      spawnServer({ ...env, DUMONT_REPLICA_ID: "replica-b" }),
+    ]);
     processes.push(a, b);
 
     const { body: session } = await api<{ token: string }>(`${a.url}/api/v1/auth/register`, {
@@ -61,7 +64,9 @@ describe.skipIf(!multiProcess)("two replicas on one PostgreSQL", () => {
 
     const stepActors = new Set<string>();
     for (const id of ids) {
-      const journal = readFileSync(join(home, "canaries", `${id}.journal`), "utf8").trim().split("\n");
+      const journal = readFileSync(join(home, "canaries", `${id}.journal`), "utf8")
+        .trim()
+        .split("\n");
       expect(journal.map((line) => line.split(" by ")[0])).toEqual(["step 1", "step 2", "step 3"]);
       for (const line of journal) stepActors.add(line.split(" by ")[1] ?? "");
     }

@@ -1,4 +1,12 @@
-import { API_ROUTES, buildPath, type ApiRoutes, type RouteInput, type RouteName, type RouteResponse } from "@dumont/core";
+import {
+  API_ROUTES,
+  buildPath,
+  formatScalar,
+  type ApiRoutes,
+  type RouteInput,
+  type RouteName,
+  type RouteResponse,
+} from "@dumont/core";
 import { ApiError } from "./api-error";
 
 export interface DumontClientOptions {
@@ -32,7 +40,7 @@ export class DumontClient {
     const parts = input as { params?: Record<string, unknown>; query?: Record<string, unknown>; body?: unknown };
     const url = new URL(buildPath(route.path, parts.params), this.options.baseUrl);
     for (const [key, value] of Object.entries(parts.query ?? {})) {
-      if (value !== undefined && value !== null) url.searchParams.set(key, String(value as string | number | boolean));
+      if (value !== undefined && value !== null) url.searchParams.set(key, formatScalar(value));
     }
     const headers: Record<string, string> = { accept: "application/json" };
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
@@ -50,13 +58,12 @@ export class DumontClient {
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 60_000),
       });
     } catch (cause) {
-      throw new ApiError(
-        "SERVER_UNREACHABLE",
-        `cannot reach the Dumont server at ${this.options.baseUrl} (${describeCause(cause)})`,
-        0,
-        {},
-        "Start it with `dumont server`, or point --api-url / DUMONT_API_URL at a running one.",
-      );
+      throw new ApiError({
+        code: "SERVER_UNREACHABLE",
+        message: `cannot reach the Dumont server at ${this.options.baseUrl} (${describeCause(cause)})`,
+        status: 0,
+        hint: "Start it with `dumont server`, or point --api-url / DUMONT_API_URL at a running one.",
+      });
     }
     const text = await response.text();
     const payload = parseJson(text);
@@ -77,16 +84,20 @@ function parseJson(text: string): unknown {
 function toApiError(response: Response, payload: unknown, text: string): ApiError {
   const error = (payload as { error?: Record<string, unknown> } | undefined)?.error;
   if (error && typeof error.code === "string") {
-    return new ApiError(
-      error.code,
-      typeof error.message === "string" ? error.message : error.code,
-      response.status,
-      (error.details as Record<string, unknown> | undefined) ?? {},
-      typeof error.hint === "string" ? error.hint : undefined,
-      typeof error.request_id === "string" ? error.request_id : undefined,
-    );
+    return new ApiError({
+      code: error.code,
+      message: typeof error.message === "string" ? error.message : error.code,
+      status: response.status,
+      details: (error.details as Record<string, unknown> | undefined) ?? {},
+      hint: typeof error.hint === "string" ? error.hint : undefined,
+      requestId: typeof error.request_id === "string" ? error.request_id : undefined,
+    });
   }
-  return new ApiError("UNEXPECTED_RESPONSE", `HTTP ${response.status}: ${text.slice(0, 200)}`, response.status);
+  return new ApiError({
+    code: "UNEXPECTED_RESPONSE",
+    message: `HTTP ${response.status}: ${text.slice(0, 200)}`,
+    status: response.status,
+  });
 }
 
 function describeCause(cause: unknown): string {

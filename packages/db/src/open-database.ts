@@ -34,11 +34,14 @@ export async function openDatabase(dialect: SqlDialect): Promise<OpenedDatabase>
   const migrator = new Migrator({
     db,
     provider: { getMigrations: () => Promise.resolve(migrationsFor(dialect)) },
+    ...(dialect.schema ? { migrationTableSchema: dialect.schema } : {}),
   });
   const { error } = await migrator.migrateToLatest();
   if (error) {
     await db.destroy();
-    throw new Error(`database migration failed: ${String(error)}`, { cause: error });
+    throw new Error(`database migration failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`, {
+      cause: error,
+    });
   }
   return { db, dialect, close: () => db.destroy() };
 }

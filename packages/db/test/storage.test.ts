@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
-import { CANARY_MACHINE, DumontError } from "@dumont/core";
+import { CANARY_MACHINE, DumontError, type CanaryStatus } from "@dumont/core";
 import {
   CanariesRepository,
   ControlledStore,
@@ -94,7 +94,13 @@ describe.each(dialects)("storage on %s", (name) => {
 
   it("upserts settings", async () => {
     const settings = new SettingsRepository(opened.db);
-    const row = { user_id: "u1", vast_api_key_sealed: "s1", vast_api_key_hint: "1234", preferences: "{}", updated_at: 1 };
+    const row = {
+      user_id: "u1",
+      vast_api_key_sealed: "s1",
+      vast_api_key_hint: "1234",
+      preferences: "{}",
+      updated_at: 1,
+    };
     await settings.save(row);
     await settings.save({ ...row, vast_api_key_sealed: null, vast_api_key_hint: null, preferences: '{"a":1}' });
     expect(await settings.find("u1")).toMatchObject({ vast_api_key_sealed: null, preferences: '{"a":1}' });
@@ -126,18 +132,35 @@ describe.each(dialects)("storage on %s", (name) => {
     const expired = await store.transition({ ...request, to: "running", leaseOwner: "me", now: 5000 });
     expect(expired).toMatchObject({ ok: false, reason: "lease expired" });
 
-    const ok = await store.transition({ ...request, to: "running", leaseOwner: "me", now: 30, patch: { steps_done: 1 } });
+    const ok = await store.transition<CanaryStatus, CanaryRow>({
+      ...request,
+      to: "running",
+      leaseOwner: "me",
+      now: 30,
+      patch: { steps_done: 1 },
+    });
     expect(ok.ok).toBe(true);
     expect(ok.row).toMatchObject({ status: "running", steps_done: 1, updated_at: 30 });
     const events = await new EventsRepository(opened.db).forResource("c-tr");
-    expect(events.map((e) => [e.from_status, e.to_status, e.actor, e.owner_id])).toEqual([["pending", "running", "me", "u2"]]);
+    expect(events.map((e) => [e.from_status, e.to_status, e.actor, e.owner_id])).toEqual([
+      ["pending", "running", "me", "u2"],
+    ]);
   });
 
   it("turns API refusals into NOT_FOUND for other owners and INVALID_TRANSITION for the owner", async () => {
     const store = new ControlledStore(opened.db, opened.dialect);
     await new CanariesRepository(opened.db).insert({ ...canary("c-api", "u1", 0), status: "completed" });
-    const base = { table: "canaries" as const, machine: CANARY_MACHINE, id: "c-api", to: "cancelled" as const, reason: "x", now: 1 };
-    await expect(store.transitionOrThrow({ ...base, actor: "user:u2", ownerId: "u2" })).rejects.toMatchObject({ code: "NOT_FOUND" });
+    const base = {
+      table: "canaries" as const,
+      machine: CANARY_MACHINE,
+      id: "c-api",
+      to: "cancelled" as const,
+      reason: "x",
+      now: 1,
+    };
+    await expect(store.transitionOrThrow({ ...base, actor: "user:u2", ownerId: "u2" })).rejects.toMatchObject({
+      code: "NOT_FOUND",
+    });
     await expect(store.transitionOrThrow({ ...base, actor: "user:u1", ownerId: "u1" })).rejects.toMatchObject({
       code: "INVALID_TRANSITION",
     });
@@ -181,7 +204,10 @@ describe.each(dialects)("storage on %s", (name) => {
         }),
       ),
     );
-    const ids = claims.flat().map((r) => r.id).filter((id) => id.startsWith("c-many-"));
+    const ids = claims
+      .flat()
+      .map((r) => r.id)
+      .filter((id) => id.startsWith("c-many-"));
     expect(new Set(ids).size).toBe(ids.length);
     await Promise.all(databases.map((d) => d.close()));
   });

@@ -14,12 +14,14 @@ export interface InProcessServer {
  * A real server (real database, real controllers) in this process, driven with `app.inject` so
  * API tests open no ports. Extra environment goes through the same config parser as production.
  */
-export async function startInProcessServer(options: {
-  dialect?: TestDialectName;
-  env?: Record<string, string>;
-  logger?: Logger;
-  startControllers?: boolean;
-} = {}): Promise<InProcessServer> {
+export async function startInProcessServer(
+  options: {
+    dialect?: TestDialectName;
+    env?: Record<string, string>;
+    logger?: Logger;
+    startControllers?: boolean;
+  } = {},
+): Promise<InProcessServer> {
   const database = testDatabase(options.dialect ?? "sqlite");
   const home = tempDir();
   const config = loadConfig({

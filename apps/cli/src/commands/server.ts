@@ -10,7 +10,7 @@ export function registerServer(program: Command, cli: CliRuntime): void {
     .action(
       cli.action(async (options: { host: string; port: number }) => {
         // The server bundle sits beside the CLI bundle and is only loaded for this command.
-        const server = (await import("@dumont/server")) as typeof import("@dumont/server");
+        const server = await import("@dumont/server");
         await server.startServer({ host: options.host, port: options.port });
       }),
     );
@@ -18,6 +18,7 @@ export function registerServer(program: Command, cli: CliRuntime): void {
 
 function parsePort(value: string): number {
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError(`expected a port number 0-65535, got ${value}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new InvalidArgumentError(`expected a port number 0-65535, got ${value}`);
   return port;
 }

@@ -104,14 +104,17 @@ export class ControllerRunner {
     const lease = new AbortController();
     const signal = AbortSignal.any([lease.signal, this.stopping.signal]);
     const log = this.options.logger.child({ resource: controller.table, id: row.id });
-    const heartbeat = setInterval(() => {
-      store
-        .renewLease(controller.table, { id: row.id, owner, leaseMs, now: this.now() })
-        .then((held) => {
-          if (!held) lease.abort(new Error("lease lost"));
-        })
-        .catch((error: unknown) => log.warn({ err: error }, "lease renewal failed"));
-    }, Math.max(50, Math.floor(leaseMs / 3)));
+    const heartbeat = setInterval(
+      () => {
+        store
+          .renewLease(controller.table, { id: row.id, owner, leaseMs, now: this.now() })
+          .then((held) => {
+            if (!held) lease.abort(new Error("lease lost"));
+          })
+          .catch((error: unknown) => log.warn({ err: error }, "lease renewal failed"));
+      },
+      Math.max(50, Math.floor(leaseMs / 3)),
+    );
 
     const ctx: ReconcileContext<ControlledColumns & Record<string, unknown>, string> = {
       owner,

@@ -24,7 +24,11 @@ export function authHandlers(ctx: ServerContext): HandlersFor<AuthRouteNames> {
       return {
         authenticated: true,
         user: { ...userView(principal.user), username: principal.user.email, settings: settings.preferences },
-        token: { id: principal.token.id, kind: principal.token.kind, expires_at: isoOrNull(principal.token.expires_at) },
+        token: {
+          id: principal.token.id,
+          kind: principal.token.kind,
+          expires_at: isoOrNull(principal.token.expires_at),
+        },
       };
     },
     createApiKey: async ({ body }, { principal }) => {

@@ -9,7 +9,12 @@ type Names = "listEvents" | "createCanary" | "listCanaries" | "getCanary" | "can
 export function controllerHandlers(ctx: ServerContext): HandlersFor<Names> {
   return {
     listEvents: async ({ query }, { principal }) => {
-      const events = await ctx.repos.events.list({ ownerId: principal.user.id, ...parseResource(query.resource), afterId: query.after, limit: query.limit });
+      const events = await ctx.repos.events.list({
+        ownerId: principal.user.id,
+        ...parseResource(query.resource),
+        afterId: query.after,
+        limit: query.limit,
+      });
       return { events: events.map(eventView), next_after: events.at(-1)?.id ?? query.after };
     },
     createCanary: async ({ body }, { principal }) => {

@@ -30,13 +30,22 @@ export const LOG_REDACTIONS = [
 
 /** Builds the HTTP app over a context. Tests call `app.inject()` on it; `startServer` listens. */
 export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
+  // pino's Logger is wider than fastify's logger type; widening it here keeps the app's type plain.
+  const logger: FastifyBaseLogger = ctx.logger;
   const app = Fastify({
-    loggerInstance: ctx.logger as FastifyBaseLogger,
+    loggerInstance: logger,
     bodyLimit: ctx.config.bodyLimit,
     forceCloseConnections: true,
     genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
     requestIdHeader: false,
+    // Bad URL encoding and over-long path parameters are answered before routing; without this
+    // they would get Fastify's own body instead of {"error":{code,...}}.
+    frameworkErrors: (error, request, reply) => {
+      sendError(error, request, reply);
+    },
   });
+  // The API takes JSON only: a text/plain body would otherwise reach validation as a string.
+  app.removeContentTypeParser("text/plain");
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest("principal", undefined);
@@ -79,7 +88,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   registerContractRoutes(app, handlers, ctx.auth);
   registerEventStream(app, ctx);
 
-  app.get("/health", { schema: { hide: true } }, async () => ({
+  app.get("/health", { schema: { hide: true } }, () => ({
     status: "ok",
     version: ctx.version,
     replica: ctx.replicaId,
@@ -89,6 +98,6 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   app.get("/metrics", { schema: { hide: true } }, async (_request, reply) =>
     reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()),
   );
-  app.get("/api/v1/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  app.get("/api/v1/openapi.json", { schema: { hide: true } }, () => app.swagger());
   return app;
 }

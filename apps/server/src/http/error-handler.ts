@@ -17,6 +17,13 @@ export function toDumontError(error: unknown): DumontError {
       details: { issues },
     });
   }
+  if (isUnstorableText(error)) {
+    return new DumontError({
+      code: "BAD_REQUEST",
+      message: "the request contains characters that cannot be stored (such as NUL)",
+      cause: error,
+    });
+  }
   if (isResponseSerializationError(error)) {
     return new DumontError({ code: "INTERNAL", message: "internal error", cause: error });
   }
@@ -28,6 +35,16 @@ export function toDumontError(error: unknown): DumontError {
     message: code === "INTERNAL" ? "internal error" : describe(code, fastifyError.message),
     cause: error,
   });
+}
+
+/**
+ * PostgreSQL refuses NUL and other unencodable characters in text (SQLSTATE 22021, 22P05). Such
+ * input is the caller's mistake, not a server bug, so it must not surface as a 500.
+ */
+function isUnstorableText(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  return code === "22021" || code === "22P05";
 }
 
 function codeForFastifyError(code: string, status: number): ErrorCode {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { z } from "zod";
+import { type z } from "zod";
 import { EventsQuery } from "@dumont/core";
 import type { ServerContext } from "../server-context";
 import { eventView } from "../handlers/controller-handlers";
@@ -54,7 +54,12 @@ export function registerEventStream(app: FastifyInstance, ctx: ServerContext): v
       });
       let lastWrite = Date.now();
       while (!closed) {
-        const events = await ctx.repos.events.list({ ownerId: principal.user.id, ...filter, afterId: after, limit: 500 });
+        const events = await ctx.repos.events.list({
+          ownerId: principal.user.id,
+          ...filter,
+          afterId: after,
+          limit: 500,
+        });
         for (const event of events) {
           out.write(`id: ${event.id}\nevent: transition\ndata: ${JSON.stringify(eventView(event))}\n\n`);
           after = event.id;

@@ -53,7 +53,10 @@ export class BalanceService {
         code: "PROVIDER_ERROR",
         message: `the marketplace answered ${response.status} to the balance request`,
         details: { provider_status: response.status },
-        hint: response.status === 401 || response.status === 403 ? "Check the Vast.ai API key in your settings." : undefined,
+        hint:
+          response.status === 401 || response.status === 403
+            ? "Check the Vast.ai API key in your settings."
+            : undefined,
       });
     }
     const user = VastUser.parse(await response.json());

@@ -1,3 +1,4 @@
+import { DumontError } from "@dumont/core";
 import type { SettingsRepository, SettingsRow } from "@dumont/db";
 import type { SecretBox } from "../security/secret-box";
 
@@ -38,7 +39,10 @@ export class SettingsService {
       row.vast_api_key_sealed = this.box.seal(change.vastApiKey);
       row.vast_api_key_hint = change.vastApiKey.slice(-4);
     }
-    if (change.preferences !== undefined) row.preferences = JSON.stringify(change.preferences);
+    if (change.preferences !== undefined) {
+      assertShallow(change.preferences);
+      row.preferences = JSON.stringify(change.preferences);
+    }
     await this.repo.save(row);
     return toView(row);
   }
@@ -47,6 +51,25 @@ export class SettingsService {
   async vastApiKey(userId: string): Promise<string | undefined> {
     const row = await this.repo.find(userId);
     return row?.vast_api_key_sealed ? this.box.open(row.vast_api_key_sealed) : undefined;
+  }
+}
+
+/** Preferences nested deeper than this are refused: JSON.stringify would overflow the stack. */
+export const MAX_PREFERENCES_DEPTH = 32;
+
+function assertShallow(preferences: Record<string, unknown>): void {
+  // Iterative on purpose: a recursive walk would hit the very stack limit it guards against.
+  const pending: Array<{ value: unknown; depth: number }> = [{ value: preferences, depth: 1 }];
+  for (let item = pending.pop(); item; item = pending.pop()) {
+    if (item.value === null || typeof item.value !== "object") continue;
+    if (item.depth > MAX_PREFERENCES_DEPTH) {
+      throw new DumontError({
+        code: "VALIDATION_FAILED",
+        message: `body.settings: nested deeper than ${MAX_PREFERENCES_DEPTH} levels`,
+        details: { issues: [{ path: "body.settings", message: `nested deeper than ${MAX_PREFERENCES_DEPTH} levels` }] },
+      });
+    }
+    for (const child of Object.values(item.value)) pending.push({ value: child, depth: item.depth + 1 });
   }
 }
 

@@ -17,11 +17,7 @@ export const ResourceEvent = z
   .meta({ id: "ResourceEvent" });
 
 export const EventsQuery = z.object({
-  resource: z
-    .string()
-    .max(80)
-    .optional()
-    .describe("A resource id, or type:id; omitted = all your resources"),
+  resource: z.string().max(80).optional().describe("A resource id, or type:id; omitted = all your resources"),
   after: z.coerce.number().int().min(0).default(0).describe("Only events with a larger id (for paging)"),
   limit: z.coerce.number().int().min(1).max(1000).default(200),
 });

@@ -45,6 +45,13 @@ export function buildPath(template: string, params: Record<string, unknown> | un
   return template.replace(/\{(\w+)\}/g, (_, key: string) => {
     const value = params?.[key];
     if (value === undefined || value === null) throw new Error(`missing path parameter ${key}`);
-    return encodeURIComponent(String(value as string | number));
+    return encodeURIComponent(formatScalar(value));
   });
+}
+
+/** How a path or query value is written in a URL: scalars as themselves, anything else as JSON. */
+export function formatScalar(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return value.toString();
+  return JSON.stringify(value);
 }

@@ -19,6 +19,7 @@ export function createPostgresDialect(options: PostgresDialectOptions): SqlDiale
   }
   return {
     name: "postgres",
+    schema,
     supportsRowLocks: true,
     supportsSkipLocked: true,
     supportsMultipleProcesses: true,

@@ -25,6 +25,12 @@ export interface SqlDialect {
   isUniqueViolation(error: unknown): boolean;
   /** Human description for logs and /health, without credentials. */
   readonly description: string;
+  /**
+   * Schema that holds the tables (PostgreSQL with DUMONT_PG_SCHEMA); undefined = the connection's
+   * default. The migrator must be told: otherwise it sees another schema's migration tables in the
+   * same database, skips creating its own, and fails.
+   */
+  readonly schema?: string | undefined;
   /** One-time preparation before the first connection (e.g. create the schema). */
   prepare?(): Promise<void>;
 }

@@ -8,7 +8,8 @@ export function registerAuthLogout(auth: Command, cli: CliRuntime): void {
     .action(
       cli.action(async () => {
         const profile = cli.profile();
-        if (!profile.token) throw new CliError(`not logged in to ${cli.options.apiUrl}`, "Nothing to do.", "NOT_LOGGED_IN");
+        if (!profile.token)
+          throw new CliError(`not logged in to ${cli.options.apiUrl}`, "Nothing to do.", "NOT_LOGGED_IN");
         const client = await cli.client();
         try {
           await client.call("logout", {});

@@ -10,7 +10,9 @@ interface SessionResponse {
 export function saveSession(cli: CliRuntime, session: SessionResponse, verb: string): void {
   cli.saveProfile(() => ({ token: session.token, email: session.user.email }));
   cli.print({ user: session.user, expires_at: session.expires_at }, () =>
-    [`${verb} as ${session.user.email} on ${cli.options.apiUrl}`, `session valid until ${session.expires_at}`].join("\n"),
+    [`${verb} as ${session.user.email} on ${cli.options.apiUrl}`, `session valid until ${session.expires_at}`].join(
+      "\n",
+    ),
   );
 }
 
