@@ -52,7 +52,6 @@ function codeForFastifyError(code: string, status: number): ErrorCode {
   if (status === 415 || code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") return "UNSUPPORTED_MEDIA_TYPE";
   if (code === "FST_ERR_CTP_INVALID_JSON_BODY" || code === "FST_ERR_CTP_EMPTY_JSON_BODY") return "MALFORMED_JSON";
   if (status === 429) return "RATE_LIMITED";
-  if (status === 405) return "METHOD_NOT_ALLOWED";
   if (status === 404) return "ROUTE_NOT_FOUND";
   if (status >= 400 && status < 500) return "BAD_REQUEST";
   return "INTERNAL";

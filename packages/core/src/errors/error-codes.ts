@@ -9,21 +9,16 @@ export const ERROR_CODES = {
   BAD_REQUEST: { status: 400, meaning: "The request cannot be understood (bad header, bad parameter)." },
   UNAUTHENTICATED: { status: 401, meaning: "No valid token: missing, unknown, expired or revoked." },
   INVALID_CREDENTIALS: { status: 401, meaning: "Email or password is wrong." },
-  INSUFFICIENT_CREDIT: { status: 402, meaning: "The marketplace account has too little credit." },
-  FORBIDDEN: { status: 403, meaning: "The token is valid but may not do this." },
   NOT_FOUND: { status: 404, meaning: "No such resource, or it belongs to someone else." },
   ROUTE_NOT_FOUND: { status: 404, meaning: "No such API path." },
-  METHOD_NOT_ALLOWED: { status: 405, meaning: "The path exists but not with this HTTP method." },
   EMAIL_TAKEN: { status: 409, meaning: "An account with this email already exists." },
   INVALID_TRANSITION: { status: 409, meaning: "The resource's current status does not allow this action." },
-  CONFLICT: { status: 409, meaning: "The resource changed while the request was handled; retry." },
   PAYLOAD_TOO_LARGE: { status: 413, meaning: "The request body is larger than the server accepts." },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: "The Content-Type is not accepted (send application/json)." },
   RATE_LIMITED: { status: 429, meaning: "Too many requests; wait and retry (see details.retry_after_seconds)." },
   INTERNAL: { status: 500, meaning: "A bug on our side; the request id in the log tells what happened." },
   PROVIDER_ERROR: { status: 502, meaning: "The GPU marketplace answered with an error." },
   MARKET_UNAVAILABLE: { status: 503, meaning: "No GPU marketplace is configured or reachable." },
-  SHUTTING_DOWN: { status: 503, meaning: "The server is stopping; retry against another replica or later." },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
