@@ -9,16 +9,21 @@ export const ERROR_CODES = {
   BAD_REQUEST: { status: 400, meaning: "The request cannot be understood (bad header, bad parameter)." },
   UNAUTHENTICATED: { status: 401, meaning: "No valid token: missing, unknown, expired or revoked." },
   INVALID_CREDENTIALS: { status: 401, meaning: "Email or password is wrong." },
+  INSUFFICIENT_CREDIT: { status: 402, meaning: "The marketplace account has too little credit." },
   NOT_FOUND: { status: 404, meaning: "No such resource, or it belongs to someone else." },
   ROUTE_NOT_FOUND: { status: 404, meaning: "No such API path." },
   EMAIL_TAKEN: { status: 409, meaning: "An account with this email already exists." },
+  OFFER_UNAVAILABLE: { status: 409, meaning: "The offer was rented by someone else or withdrawn; pick another." },
   INVALID_TRANSITION: { status: 409, meaning: "The resource's current status does not allow this action." },
   PAYLOAD_TOO_LARGE: { status: 413, meaning: "The request body is larger than the server accepts." },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: "The Content-Type is not accepted (send application/json)." },
   RATE_LIMITED: { status: 429, meaning: "Too many requests; wait and retry (see details.retry_after_seconds)." },
   INTERNAL: { status: 500, meaning: "A bug on our side; the request id in the log tells what happened." },
   PROVIDER_ERROR: { status: 502, meaning: "The GPU marketplace answered with an error." },
+  PROVIDER_AUTH_FAILED: { status: 502, meaning: "The marketplace refused the API key (check your Vast.ai key)." },
+  MACHINE_UNREACHABLE: { status: 502, meaning: "The rented machine did not answer over SSH." },
   MARKET_UNAVAILABLE: { status: 503, meaning: "No GPU marketplace is configured or reachable." },
+  PROVIDER_RATE_LIMITED: { status: 503, meaning: "The marketplace is rate-limiting us; retry shortly." },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,0 +1,9 @@
+/** @module GPU marketplaces behind one interface, and SSH/rsync access to rented machines. */
+export * from "./provider";
+export * from "./regions";
+export * from "./vast/vast-http";
+export * from "./vast/vast-provider";
+export * from "./ssh/ssh-keys";
+export * from "./ssh/ssh-session";
+export * from "./ssh/rsync";
+export * from "./ssh/gpu-metrics";
