@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { DumontError } from "@dumont/core";
+import { DumontError, formatScalar } from "@dumont/core";
 
 export interface VastHttpOptions {
   baseUrl: string;
@@ -81,7 +81,9 @@ export class VastHttp {
     const text = await response.text();
     const body = parseBody(text);
     const errorCode = typeof body.error === "string" ? body.error : undefined;
-    const message = String(body.msg ?? body.message ?? body.detail ?? (text.slice(0, 200) || response.statusText));
+    const message = formatScalar(
+      body.msg ?? body.message ?? body.detail ?? (text.slice(0, 200) || response.statusText),
+    );
 
     if (response.status === 429) {
       return {

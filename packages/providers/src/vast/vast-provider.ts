@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { DumontError } from "@dumont/core";
+import { DumontError, formatScalar } from "@dumont/core";
 import type {
   AccountBalance,
   CreateMachineRequest,
@@ -146,11 +146,11 @@ export class VastProvider implements Provider {
       goneErrors: ["no_such_instance"],
     });
     if (reply.gone) throw new DumontError({ code: "NOT_FOUND", message: `machine ${machineId} no longer exists` });
-    const queued = reply.body.success === false && /queued|unavailable/i.test(String(reply.body.msg ?? ""));
+    const queued = reply.body.success === false && /queued|unavailable/i.test(formatScalar(reply.body.msg ?? ""));
     if (reply.body.success === false && !queued) {
       throw new DumontError({
         code: "PROVIDER_ERROR",
-        message: `the marketplace refused to ${running ? "start" : "stop"} ${machineId}: ${String(reply.body.msg ?? reply.body.error ?? "")}`,
+        message: `the marketplace refused to ${running ? "start" : "stop"} ${machineId}: ${formatScalar(reply.body.msg ?? reply.body.error ?? "")}`,
       });
     }
     return { queued };
