@@ -27,7 +27,7 @@ describe.skipIf(!multiProcess)("two replicas on one PostgreSQL", () => {
       DUMONT_SECRET_KEY: "replica-test-shared-secret",
       DUMONT_LEASE_MS: "3000",
       DUMONT_POLL_MS: "50",
-      DUMONT_CONTROLLER_CONCURRENCY: "4",
+      DUMONT_CONTROLLER_CONCURRENCY: "2",
     };
     const [a, b] = await Promise.all([
       spawnServer({ ...env, DUMONT_REPLICA_ID: "replica-a" }),
@@ -46,7 +46,7 @@ describe.skipIf(!multiProcess)("two replicas on one PostgreSQL", () => {
       const { body } = await api<CanaryView>(`${target.url}/api/v1/canaries`, {
         method: "POST",
         token,
-        body: { steps: 3, step_ms: 40 },
+        body: { steps: 3, step_ms: 60 },
       });
       ids.push(body.id);
     }
