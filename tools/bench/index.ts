@@ -2,8 +2,15 @@
 // baseline measured in the same run, and ratios against it.
 import { benchCli } from "./cli-bench";
 import { benchApi } from "./api-bench";
+import { benchMarket } from "./market-bench";
+import { benchWizard } from "./wizard-bench";
 
-const BENCHMARKS: Record<string, () => void | Promise<void>> = { cli: benchCli, api: benchApi };
+const BENCHMARKS: Record<string, () => void | Promise<void>> = {
+  cli: benchCli,
+  api: benchApi,
+  market: benchMarket,
+  wizard: benchWizard,
+};
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 const unknown = wanted.filter((name) => !(name in BENCHMARKS));

@@ -44,10 +44,10 @@ export class CliRuntime {
   }
 
   /** DUMONT_TOKEN (an API key, for scripts) wins over the saved login. */
-  async client(options: { anonymous?: boolean } = {}): Promise<DumontClient> {
+  async client(options: { anonymous?: boolean; timeoutMs?: number } = {}): Promise<DumontClient> {
     const { DumontClient } = await import("@dumont/api-client");
     const token = options.anonymous ? undefined : process.env.DUMONT_TOKEN || this.profile().token;
-    return new DumontClient({ baseUrl: this.options.apiUrl, token });
+    return new DumontClient({ baseUrl: this.options.apiUrl, token, timeoutMs: options.timeoutMs });
   }
 
   /** Prints `human()` normally, or `data` as JSON with --json. */
@@ -87,6 +87,7 @@ export class CliRuntime {
       if (e.requestId) lines.push(`  request id: ${e.requestId}`);
       process.stderr.write(lines.join("\n") + "\n");
     }
-    process.exit(1);
+    // A command line the CLI could not make sense of is a usage error (2), like commander's own.
+    process.exit(code === "USAGE" ? 2 : 1);
   }
 }

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { CliRuntime } from "./cli-runtime";
 import { registerServer } from "./commands/server";
+import { registerMarket } from "./commands/market";
 import { registerAuthRegister } from "./commands/auth/register";
 import { registerAuthLogin } from "./commands/auth/login";
 import { registerAuthLogout } from "./commands/auth/logout";
@@ -11,6 +12,21 @@ import { registerApiKeyRevoke } from "./commands/auth/api-key-revoke";
 import { registerSettingsShow } from "./commands/settings/show";
 import { registerSettingsSetVastKey } from "./commands/settings/set-vast-key";
 import { registerBalance } from "./commands/balance";
+import { registerInstanceOffers } from "./commands/instance/offers";
+import { registerInstanceCreate } from "./commands/instance/create";
+import { registerInstanceList } from "./commands/instance/list";
+import { registerInstanceGet } from "./commands/instance/get";
+import { registerInstanceLifecycle } from "./commands/instance/lifecycle";
+import { registerInstanceSsh } from "./commands/instance/ssh";
+import { registerSshKeyAdd } from "./commands/ssh-key/add";
+import { registerSshKeyList } from "./commands/ssh-key/list";
+import { registerSshKeyRemove } from "./commands/ssh-key/remove";
+import { registerModelInstall } from "./commands/model/install";
+import { registerHistoryCommands } from "./commands/history/history-commands";
+import { registerBlacklistCommands } from "./commands/blacklist/blacklist-commands";
+import { registerWizardDeploy } from "./commands/wizard/deploy";
+import { registerWizardStatus } from "./commands/wizard/status";
+import { registerWizardCancel } from "./commands/wizard/cancel";
 
 declare const __DUMONT_VERSION__: string | undefined;
 
@@ -26,6 +42,7 @@ export function buildProgram(): Command {
   const cli = new CliRuntime(program);
 
   registerServer(program, cli);
+  registerMarket(program, cli);
 
   const auth = program.command("auth").description("accounts, sessions and API keys");
   registerAuthRegister(auth, cli);
@@ -42,6 +59,35 @@ export function buildProgram(): Command {
   registerSettingsSetVastKey(settings, cli);
 
   registerBalance(program, cli);
+
+  const instance = program.command("instance").description("rented GPU machines");
+  registerInstanceOffers(instance, cli);
+  registerInstanceCreate(instance, cli);
+  registerInstanceList(instance, cli);
+  registerInstanceGet(instance, cli);
+  registerInstanceLifecycle(instance, cli, "pause");
+  registerInstanceLifecycle(instance, cli, "resume");
+  registerInstanceLifecycle(instance, cli, "delete");
+  registerInstanceSsh(instance, cli);
+
+  const sshKey = program.command("ssh-key").description("your public keys for SSH access to machines");
+  registerSshKeyAdd(sshKey, cli);
+  registerSshKeyList(sshKey, cli);
+  registerSshKeyRemove(sshKey, cli);
+
+  const model = program.command("model").description("models on your instances");
+  registerModelInstall(model, cli);
+
+  const wizard = program.command("wizard").description("deploy wizard: race offers, keep the first ready machine");
+  registerWizardDeploy(wizard, cli);
+  registerWizardStatus(wizard, cli);
+  registerWizardCancel(wizard, cli);
+
+  registerHistoryCommands(program.command("history").description("what we learned about marketplace hosts"), cli);
+  registerBlacklistCommands(
+    program.command("blacklist").description("hosts to leave out of offers and the wizard"),
+    cli,
+  );
   return program;
 }
 

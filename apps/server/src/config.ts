@@ -24,7 +24,16 @@ const EnvSchema = z.object({
   DUMONT_BODY_LIMIT: PositiveInt.default(1_048_576),
   DUMONT_REPLICA_ID: z.string().max(64).optional(),
   DUMONT_DRILL_KILL_AFTER_CANARY_STEP: PositiveInt.optional(),
+  DUMONT_DRILL_KILL_AFTER_MACHINE_CREATE: z.enum(["0", "1"]).default("0"),
   VAST_API_KEY: z.string().optional(),
+  DUMONT_MARKET: z.enum(["auto", "embedded", "vast", "off"]).default("auto"),
+  DUMONT_MARKET_PROFILE: z.enum(["healthy", "flaky", "hostile"]).default("healthy"),
+  DUMONT_MARKET_SEED: z.coerce.number().int().default(1),
+  DUMONT_MARKET_TIME_SCALE: z.coerce.number().positive().max(100).default(1),
+  DUMONT_ORPHAN_GRACE_S: z.coerce.number().min(0).default(120),
+  DUMONT_COLLECT_INTERVAL_S: z.coerce.number().positive().default(60),
+  DUMONT_INSTANCE_POLL_MS: PositiveInt.default(3000),
+  DUMONT_BOOT_TIMEOUT_S: PositiveInt.default(900),
   DUMONT_VAST_URL: z.url().default("https://console.vast.ai"),
 });
 
@@ -46,8 +55,19 @@ export interface ServerConfig {
   replicaId: string | undefined;
   /** Crash drill: see CanaryController. Never set in production. */
   drillKillAfterCanaryStep: number | undefined;
+  /** Crash drill: see InstanceController. Never set in production. */
+  drillKillAfterMachineCreate: boolean;
   vastApiKey: string | undefined;
   vastUrl: string;
+  /** auto = Vast.ai when VAST_API_KEY is set, else the embedded simulated marketplace. */
+  market: "embedded" | "vast" | "off";
+  marketProfile: "healthy" | "flaky" | "hostile";
+  marketSeed: number;
+  marketTimeScale: number;
+  orphanGraceMs: number;
+  collectIntervalMs: number;
+  instancePollMs: number;
+  bootTimeoutMs: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -75,7 +95,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     bodyLimit: e.DUMONT_BODY_LIMIT,
     replicaId: e.DUMONT_REPLICA_ID,
     drillKillAfterCanaryStep: e.DUMONT_DRILL_KILL_AFTER_CANARY_STEP,
+    drillKillAfterMachineCreate: e.DUMONT_DRILL_KILL_AFTER_MACHINE_CREATE === "1",
     vastApiKey: e.VAST_API_KEY || undefined,
     vastUrl: e.DUMONT_VAST_URL,
+    market: e.DUMONT_MARKET === "auto" ? (e.VAST_API_KEY ? "vast" : "embedded") : e.DUMONT_MARKET,
+    marketProfile: e.DUMONT_MARKET_PROFILE,
+    marketSeed: e.DUMONT_MARKET_SEED,
+    marketTimeScale: e.DUMONT_MARKET_TIME_SCALE,
+    orphanGraceMs: e.DUMONT_ORPHAN_GRACE_S * 1000,
+    collectIntervalMs: e.DUMONT_COLLECT_INTERVAL_S * 1000,
+    instancePollMs: e.DUMONT_INSTANCE_POLL_MS,
+    bootTimeoutMs: e.DUMONT_BOOT_TIMEOUT_S * 1000,
   };
 }

@@ -6,6 +6,10 @@ import {
   CanariesRepository,
   ControlledStore,
   EventsRepository,
+  InstancesRepository,
+  SshKeysRepository,
+  HistoryRepository,
+  DeploymentsRepository,
   SettingsRepository,
   TokensRepository,
   UsersRepository,
@@ -23,6 +27,16 @@ import { BalanceService } from "./services/balance-service";
 import { CanaryController } from "./controllers/canary-controller";
 import { ControllerRunner } from "./controllers/controller-runner";
 import { createMetrics } from "./http/metrics";
+import { MarketRegistry, type EmbeddedMarket } from "./market/market-registry";
+import { startEmbeddedMarket } from "./market/embedded-market";
+import { InstanceService } from "./services/instance-service";
+import { ModelInstaller } from "./services/model-installer";
+import { HistoryService } from "./services/history-service";
+import { SshKeyService } from "./services/ssh-key-service";
+import { InstanceController } from "./controllers/instance-controller";
+import { OrphanCollector } from "./controllers/orphan-collector";
+import { DeploymentController } from "./controllers/deployment-controller";
+import { WizardService } from "./services/wizard-service";
 import { LOG_REDACTIONS, buildApp } from "./http/app";
 import { SERVER_VERSION } from "./version";
 
@@ -59,6 +73,10 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     settings: new SettingsRepository(db),
     events: new EventsRepository(db),
     canaries: new CanariesRepository(db),
+    instances: new InstancesRepository(db),
+    sshKeys: new SshKeysRepository(db),
+    history: new HistoryRepository(db),
+    deployments: new DeploymentsRepository(db, dialect),
   };
   const store = new ControlledStore(db, dialect);
   const box = SecretBox.fromConfig({ secretKey: config.secretKey, home: config.home });
@@ -77,10 +95,69 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     now,
   });
   const metrics = createMetrics();
+  let embeddedMarket: (EmbeddedMarket & { close(): Promise<void> }) | undefined;
+  if (config.market === "embedded") {
+    embeddedMarket = await startEmbeddedMarket({ config, logger: logger.child({ component: "market" }) });
+  }
+  const markets = new MarketRegistry({
+    settings,
+    vastUrl: config.vastUrl,
+    serverVastKey: config.market === "vast" ? config.vastApiKey : undefined,
+    embedded: embeddedMarket,
+  });
+  const sshKeys = new SshKeyService(repos.sshKeys, box, now);
+  const history = new HistoryService(repos.history, now, logger.child({ component: "history" }));
+  const instanceController = new InstanceController({
+    markets,
+    sshKeys,
+    history,
+    pollMs: config.instancePollMs,
+    idlePollMs: Math.max(config.instancePollMs * 10, 30_000),
+    bootTimeoutMs: config.bootTimeoutMs,
+    drillKillAfterCreate: config.drillKillAfterMachineCreate,
+    releaseOfferClaims: (instanceId) => repos.deployments.releaseClaims(instanceId),
+  });
+  const orphanCollector = new OrphanCollector({
+    markets,
+    instances: repos.instances,
+    graceMs: config.orphanGraceMs,
+    intervalMs: config.collectIntervalMs,
+    logger: logger.child({ component: "orphan-collector" }),
+    now,
+  });
+  // Services wake the runner after writing work for it; the closure runs only once it exists.
+  const wake = () => runner.wake();
+  const instances = new InstanceService({
+    markets,
+    instances: repos.instances,
+    events: repos.events,
+    store,
+    history,
+    deployments: repos.deployments,
+    wake,
+    now,
+  });
+  const deploymentController = new DeploymentController({
+    deployments: repos.deployments,
+    instances,
+    store,
+    sshKeys,
+    history,
+    pollMs: Math.min(config.instancePollMs, 1000),
+  });
+  const wizard = new WizardService({
+    deployments: repos.deployments,
+    events: repos.events,
+    store,
+    markets,
+    instances,
+    wake,
+    now,
+  });
   const canaryController = new CanaryController(join(config.home, "canaries"), config.drillKillAfterCanaryStep);
   const runner = new ControllerRunner({
     store,
-    controllers: [canaryController],
+    controllers: [canaryController, instanceController, deploymentController],
     owner: replicaId,
     leaseMs: config.leaseMs,
     pollMs: config.pollMs,
@@ -97,8 +174,15 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     store,
     auth,
     settings,
-    balance: new BalanceService(settings, { vastUrl: config.vastUrl, serverVastKey: config.vastApiKey }),
+    balance: new BalanceService(markets),
     canaryController,
+    markets,
+    instances,
+    sshKeys,
+    models: new ModelInstaller(instances, sshKeys),
+    history,
+    wizard,
+    orphanCollector,
     runner,
     metrics,
     logger,
@@ -106,16 +190,21 @@ export async function createServer(options: CreateServerOptions): Promise<Server
   };
   const app = await buildApp(context);
   await app.ready();
-  if (options.startControllers ?? true) runner.start();
+  if (options.startControllers ?? true) {
+    runner.start();
+    orphanCollector.start();
+  }
   let closing: Promise<void> | undefined;
   return {
     app,
     context,
     close: () =>
       (closing ??= (async () => {
+        await orphanCollector.stop();
         await runner.stop();
         await app.close();
         await database.close();
+        await embeddedMarket?.close();
       })()),
   };
 }

@@ -2,3 +2,4 @@
 export * from "./main";
 export type { Server } from "./create-server";
 export type { ServerConfig } from "./config";
+export { startStandaloneMarket, type StandaloneMarketOptions } from "./market/standalone-market";

@@ -4,6 +4,10 @@ import type {
   CanariesRepository,
   ControlledStore,
   EventsRepository,
+  InstancesRepository,
+  SshKeysRepository,
+  HistoryRepository,
+  DeploymentsRepository,
   SettingsRepository,
   TokensRepository,
   UsersRepository,
@@ -15,6 +19,13 @@ import type { BalanceService } from "./services/balance-service";
 import type { CanaryController } from "./controllers/canary-controller";
 import type { ControllerRunner } from "./controllers/controller-runner";
 import type { Metrics } from "./http/metrics";
+import type { MarketRegistry } from "./market/market-registry";
+import type { InstanceService } from "./services/instance-service";
+import type { SshKeyService } from "./services/ssh-key-service";
+import type { ModelInstaller } from "./services/model-installer";
+import type { HistoryService } from "./services/history-service";
+import type { WizardService } from "./services/wizard-service";
+import type { OrphanCollector } from "./controllers/orphan-collector";
 
 /** Everything a request handler may use, built once per server in `createServer`. No singletons. */
 export interface ServerContext {
@@ -28,12 +39,23 @@ export interface ServerContext {
     settings: SettingsRepository;
     events: EventsRepository;
     canaries: CanariesRepository;
+    instances: InstancesRepository;
+    sshKeys: SshKeysRepository;
+    history: HistoryRepository;
+    deployments: DeploymentsRepository;
   };
   store: ControlledStore;
   auth: AuthService;
   settings: SettingsService;
   balance: BalanceService;
   canaryController: CanaryController;
+  markets: MarketRegistry;
+  instances: InstanceService;
+  sshKeys: SshKeyService;
+  models: ModelInstaller;
+  history: HistoryService;
+  wizard: WizardService;
+  orphanCollector: OrphanCollector;
   runner: ControllerRunner;
   metrics: Metrics;
   logger: Logger;

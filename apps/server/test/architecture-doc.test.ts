@@ -1,14 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { CANARY_MACHINE, ERROR_CODES, toMermaid } from "@dumont/core";
+import { CANARY_MACHINE, DEPLOYMENT_MACHINE, ERROR_CODES, INSTANCE_MACHINE, toMermaid } from "@dumont/core";
 
 /** ARCHITECTURE.md must stay true: its diagrams and error table are checked against the code. */
 describe("ARCHITECTURE.md", () => {
   const doc = readFileSync(resolve(import.meta.dirname, "../../../ARCHITECTURE.md"), "utf8");
 
-  it.each([CANARY_MACHINE])("shows the $name state machine as declared", (machine) => {
-    expect(doc).toContain(toMermaid(machine));
+  it.each([
+    ["canary", toMermaid(CANARY_MACHINE)],
+    ["instance", toMermaid(INSTANCE_MACHINE)],
+    ["deployment", toMermaid(DEPLOYMENT_MACHINE)],
+  ])("shows the %s state machine as declared", (_name, diagram) => {
+    expect(doc).toContain(diagram);
   });
 
   it("lists every error code with its HTTP status, and no others", () => {

@@ -3,4 +3,7 @@ export * from "./errors/error-codes";
 export * from "./errors/dumont-error";
 export * from "./state-machine";
 export * from "./canary/canary-machine";
+export * from "./instance/instance-machine";
 export * from "./api/index";
+export * from "./history/reliability";
+export * from "./wizard/deployment-machine";

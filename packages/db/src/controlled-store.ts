@@ -87,10 +87,26 @@ export class ControlledStore {
     return result.numUpdatedRows > 0n;
   }
 
-  async releaseLease(table: ControlledTable, options: { id: string; owner: string; nextRunAt: number }) {
+  /**
+   * Gives the row back. `expectedStatus` is the status the holder left it in: if someone else (a
+   * user's API call) changed it meanwhile, the row is due at once instead of at `nextRunAt`.
+   */
+  async releaseLease(
+    table: ControlledTable,
+    options: { id: string; owner: string; nextRunAt: number; expectedStatus: string; now: number },
+  ) {
     await this.db
       .updateTable(table)
-      .set({ lease_owner: null, lease_expires_at: null, next_run_at: options.nextRunAt })
+      .set((eb) => ({
+        lease_owner: null,
+        lease_expires_at: null,
+        next_run_at: eb
+          .case()
+          .when("status", "=", options.expectedStatus)
+          .then(options.nextRunAt)
+          .else(options.now)
+          .end(),
+      }))
       .where("id", "=", options.id)
       .where("lease_owner", "=", options.owner)
       .execute();

@@ -10,3 +10,7 @@ export * from "./repositories/settings-repository";
 export * from "./repositories/events-repository";
 export * from "./repositories/canaries-repository";
 export * from "./controlled-store";
+export * from "./repositories/instances-repository";
+export * from "./repositories/ssh-keys-repository";
+export * from "./repositories/history-repository";
+export * from "./repositories/deployments-repository";

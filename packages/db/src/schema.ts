@@ -69,13 +69,134 @@ export interface CanariesTable extends ControlledColumns {
   error: string | null;
 }
 
+export interface InstancesTable extends ControlledColumns {
+  /** Which marketplace account drives it: "embedded" (simulator), "server" (VAST_API_KEY) or "user". */
+  market: string;
+  provider: string;
+  machine_id: string | null;
+  offer_id: string;
+  label: string;
+  user_label: string | null;
+  gpu_name: string;
+  num_gpus: number;
+  price_per_hour: number;
+  bid_price: number | null;
+  image: string;
+  disk_gb: number;
+  env: string;
+  onstart: string | null;
+  geolocation: string | null;
+  host_machine_id: string | null;
+  ssh_host: string | null;
+  ssh_port: number | null;
+  status_message: string | null;
+  error: string | null;
+  /** Set just before the marketplace create call: after a crash, "called but not recorded" is visible. */
+  create_attempted_at: number | null;
+  ready_at: number | null;
+  /** The wizard deployment this machine is a candidate of, if any. */
+  deployment_id: string | null;
+  batch: number | null;
+}
+
+export interface SshKeysTable {
+  id: string;
+  owner_id: string;
+  /** "control": the key pair the control plane itself uses; "user": a public key the user added. */
+  kind: "control" | "user";
+  name: string;
+  public_key: string;
+  fingerprint: string;
+  private_key_sealed: string | null;
+  created_at: number;
+}
+
+export interface OrphansTable {
+  id: Generated<number>;
+  market: string;
+  machine_id: string;
+  label: string;
+  reason: string;
+  destroyed_at: number;
+}
+
+/** One try at getting a ready machine from a host (what the history and the blacklist learn from). */
+export interface MachineAttemptsTable {
+  id: Generated<number>;
+  provider: string;
+  /** The marketplace's host machine id (not the rented instance). */
+  machine_id: string;
+  offer_id: string;
+  instance_id: string | null;
+  user_id: string;
+  gpu_name: string;
+  num_gpus: number;
+  price_per_hour: number;
+  geolocation: string | null;
+  success: number;
+  failure_stage: string | null;
+  failure_reason: string | null;
+  time_to_ready_s: number | null;
+  attempted_at: number;
+}
+
+export interface BlacklistTable {
+  id: Generated<number>;
+  provider: string;
+  machine_id: string;
+  /** auto (learned from history, applies to everyone) or manual (one user's decision). */
+  kind: "auto" | "manual";
+  /** The user who added a manual entry; null for automatic ones. */
+  owner_id: string | null;
+  reason: string;
+  gpu_name: string | null;
+  created_at: number;
+  /** null = permanent. */
+  expires_at: number | null;
+  removed_at: number | null;
+}
+
+export interface DeploymentsTable extends ControlledColumns {
+  strategy: string;
+  /** The request, as JSON (DeployBody after defaults). */
+  config: string;
+  market: string;
+  /** Ranked offers to try, as JSON, best first. */
+  candidates: string;
+  /** How many entries of `candidates` have been tried. */
+  next_candidate: number;
+  batch: number;
+  batch_started_at: number | null;
+  offers_found: number;
+  winner_instance_id: string | null;
+  /** Where cleanup ends: completed, failed or cancelled. */
+  outcome: string | null;
+  error: string | null;
+  ready_at: number | null;
+}
+
+/** An offer some live candidate holds, so no two deployments (or replicas) rent it at once. */
+export interface OfferClaimsTable {
+  market: string;
+  offer_id: string;
+  instance_id: string;
+  claimed_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   tokens: TokensTable;
   user_settings: UserSettingsTable;
   events: EventsTable;
   canaries: CanariesTable;
+  instances: InstancesTable;
+  ssh_keys: SshKeysTable;
+  orphans: OrphansTable;
+  machine_attempts: MachineAttemptsTable;
+  blacklist: BlacklistTable;
+  deployments: DeploymentsTable;
+  offer_claims: OfferClaimsTable;
 }
 
 /** Tables driven by the controller runner. */
-export type ControlledTable = "canaries";
+export type ControlledTable = "canaries" | "instances" | "deployments";

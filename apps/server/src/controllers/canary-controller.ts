@@ -68,7 +68,7 @@ export class CanaryController implements Controller<CanaryRow, CanaryStatus> {
     }
     if (!this.journalSteps(row.id).includes(step)) {
       await interruptibleSleep(row.step_ms, ctx.signal);
-      if (ctx.signal.aborted) return NOW;
+      if (!(await ctx.holdLease())) return NOW;
       // O_APPEND of one short line is a single write: the step is either in the journal or not.
       appendFileSync(this.journalPath(row.id), `step ${step} by ${ctx.owner}\n`);
       if (this.killAfterStep === step) process.kill(process.pid, "SIGKILL");

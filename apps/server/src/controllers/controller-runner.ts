@@ -143,6 +143,13 @@ export class ControllerRunner {
         return true;
       },
       patch: (patch) => store.patchLeased(controller.table, { id: row.id, owner, patch, now: this.now() }),
+      holdLease: async () => {
+        const held =
+          !signal.aborted &&
+          (await store.renewLease(controller.table, { id: row.id, owner, leaseMs, now: this.now() }));
+        if (!held) lease.abort(new Error("lease lost"));
+        return held;
+      },
     };
 
     let nextRunAt = this.now();
@@ -164,7 +171,13 @@ export class ControllerRunner {
     }
     if (isTerminal(controller.machine, row.status)) nextRunAt = Number.MAX_SAFE_INTEGER;
     try {
-      await store.releaseLease(controller.table, { id: row.id, owner, nextRunAt });
+      await store.releaseLease(controller.table, {
+        id: row.id,
+        owner,
+        nextRunAt,
+        expectedStatus: row.status,
+        now: this.now(),
+      });
     } catch (error) {
       // The lease expires on its own; another pass (or replica) picks the row up then.
       log.warn({ err: error }, "lease release failed");

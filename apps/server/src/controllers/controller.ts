@@ -12,6 +12,12 @@ export interface ReconcileContext<TRow extends ControlledColumns, TStatus extend
   now(): number;
   /** lock → re-read → guard → write status + event. False when the guard refused (lease lost, status moved). */
   transition(to: TStatus, reason: string, patch?: Partial<TRow>): Promise<boolean>;
+  /**
+   * Renews the lease and says whether we still hold it. Call it right before an external side
+   * effect, so a process whose lease silently expired (a long GC pause, a stalled machine) does
+   * not act on a row another replica now drives.
+   */
+  holdLease(): Promise<boolean>;
   /** Writes progress columns without changing the status. False when the lease is gone. */
   patch(patch: Partial<TRow>): Promise<boolean>;
 }

@@ -15,6 +15,9 @@ import { registerEventStream } from "./events-stream";
 import { authHandlers } from "../handlers/auth-handlers";
 import { accountHandlers } from "../handlers/account-handlers";
 import { controllerHandlers } from "../handlers/controller-handlers";
+import { instanceHandlers } from "../handlers/instance-handlers";
+import { historyHandlers } from "../handlers/history-handlers";
+import { wizardHandlers } from "../handlers/wizard-handlers";
 
 /** Paths and fields pino must never print: tokens, passwords, marketplace keys. */
 export const LOG_REDACTIONS = [
@@ -84,7 +87,14 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     transformObject: jsonSchemaTransformObject,
   });
 
-  const handlers: Handlers = { ...authHandlers(ctx), ...accountHandlers(ctx), ...controllerHandlers(ctx) };
+  const handlers: Handlers = {
+    ...authHandlers(ctx),
+    ...accountHandlers(ctx),
+    ...controllerHandlers(ctx),
+    ...instanceHandlers(ctx),
+    ...historyHandlers(ctx),
+    ...wizardHandlers(ctx),
+  };
   registerContractRoutes(app, handlers, ctx.auth);
   registerEventStream(app, ctx);
 

@@ -1,12 +1,18 @@
 import { accountRoutes } from "./account-routes";
 import { authRoutes } from "./auth-routes";
 import { controllerRoutes } from "./controller-routes";
+import { instanceRoutes } from "./instance-routes";
+import { historyRoutes } from "./history-routes";
+import { wizardRoutes } from "./wizard-routes";
 
 /** Every API operation by name. The server must implement each one (checked by the compiler). */
 export const API_ROUTES = {
   ...authRoutes,
   ...accountRoutes,
   ...controllerRoutes,
+  ...instanceRoutes,
+  ...historyRoutes,
+  ...wizardRoutes,
 } as const;
 
 export type ApiRoutes = typeof API_ROUTES;
@@ -17,3 +23,6 @@ export * from "./common-schemas";
 export * from "./auth-routes";
 export * from "./account-routes";
 export * from "./controller-routes";
+export * from "./instance-routes";
+export * from "./history-routes";
+export * from "./wizard-routes";

@@ -1,6 +1,9 @@
 import type { Kysely, Migration } from "kysely";
 import type { SqlDialect } from "../dialect/sql-dialect";
 import * as initial from "./0001-initial";
+import * as instances from "./0002-instances";
+import * as history from "./0003-history";
+import * as wizard from "./0004-wizard";
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void>;
@@ -9,6 +12,9 @@ interface DialectMigration {
 /** Ordered list of migrations, compiled into the bundle (no migration files to ship beside it). */
 const MIGRATIONS: Record<string, DialectMigration> = {
   "0001-initial": initial,
+  "0002-instances": instances,
+  "0003-history": history,
+  "0004-wizard": wizard,
 };
 
 export function migrationsFor(dialect: SqlDialect): Record<string, Migration> {

@@ -1,4 +1,5 @@
-import { Client } from "ssh2";
+// ssh2 is CommonJS: take runtime values from its default export (see ssh-keys.ts).
+import ssh2 from "ssh2";
 import { DumontError } from "@dumont/core";
 import type { SshEndpoint } from "../provider";
 
@@ -28,7 +29,7 @@ const MAX_CAPTURE = 1_000_000;
  */
 export function sshExec(options: ExecOptions): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
-    const client = new Client();
+    const client = new ssh2.Client();
     let stdout = "";
     let stderr = "";
     let settled = false;

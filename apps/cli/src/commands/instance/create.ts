@@ -1,0 +1,54 @@
+import { InvalidArgumentError, type Command } from "commander";
+import type { CliRuntime } from "../../cli-runtime";
+import { instanceDetails } from "./instance-view";
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got ${value}`);
+  return n;
+}
+
+export function registerInstanceCreate(instance: Command, cli: CliRuntime): void {
+  instance
+    .command("create")
+    .description("rent an offer; boots in the background (see `dumont instance get <id>`)")
+    .argument("<offer_id>")
+    .option("--image <image>", "container image")
+    .option("--disk <gb>", "disk size in GB", positiveNumber)
+    .option("--label <name>", "your name for it")
+    .option("--bid <usd>", "bid in $/h: rent as interruptible (spot)", positiveNumber)
+    .option("--env <KEY=VALUE...>", "environment variables")
+    .option("--onstart <script>", "shell run when the machine starts")
+    .action(
+      cli.action(
+        async (
+          offerId: string,
+          o: { image?: string; disk?: number; label?: string; bid?: number; env?: string[]; onstart?: string },
+        ) => {
+          const env = Object.fromEntries(
+            (o.env ?? []).map((pair) => {
+              const eq = pair.indexOf("=");
+              return eq > 0 ? [pair.slice(0, eq), pair.slice(eq + 1)] : [pair, ""];
+            }),
+          );
+          const created = await (
+            await cli.client()
+          ).call("createInstance", {
+            body: {
+              offer_id: offerId,
+              image: o.image,
+              disk_size: o.disk,
+              label: o.label,
+              bid_price: o.bid,
+              env: o.env ? env : undefined,
+              onstart: o.onstart,
+            },
+          });
+          cli.print(
+            created,
+            () => `${instanceDetails(created)}\n\nBooting. Follow it with: dumont instance get ${created.id}`,
+          );
+        },
+      ),
+    );
+}

@@ -1,0 +1,50 @@
+import { formatTable } from "../../output";
+
+export interface DeploymentLike {
+  id: string;
+  status: string;
+  strategy: string;
+  progress: { batch: number; offers_found: number; tried: number; created: number; destroyed: number };
+  candidates: {
+    instance_id: string;
+    offer_id: string;
+    host_id: string | null;
+    batch: number;
+    gpu_name: string;
+    dph_total: number;
+    status: string;
+    error: string | null;
+  }[];
+  winner_instance_id: string | null;
+  ssh_command: string | null;
+  time_to_ready_seconds: number | null;
+  error: string | null;
+  simulated: boolean;
+}
+
+export const FINAL_STATUSES = ["completed", "failed", "cancelled"];
+
+export function deploymentSummary(d: DeploymentLike): string {
+  const lines = [
+    `${d.id}: ${d.status} (${d.strategy}${d.simulated ? ", SIMULATED market" : ""}) — batch ${d.progress.batch}, offers ${d.progress.offers_found}, tried ${d.progress.tried}, rented ${d.progress.created}, destroyed ${d.progress.destroyed}`,
+  ];
+  if (d.candidates.length > 0) {
+    lines.push(
+      formatTable(
+        ["candidate", "batch", "gpu", "$/h", "host", "state", "note"],
+        d.candidates.map((c) => [
+          c.instance_id,
+          c.batch,
+          c.gpu_name,
+          c.dph_total.toFixed(3),
+          c.host_id,
+          c.instance_id === d.winner_instance_id ? `${c.status} ★ winner` : c.status,
+          c.error?.slice(0, 60),
+        ]),
+      ),
+    );
+  }
+  if (d.error) lines.push(`error: ${d.error}`);
+  if (d.ssh_command) lines.push("", `Ready in ${d.time_to_ready_seconds ?? "?"} s. Connect:  ${d.ssh_command}`);
+  return lines.join("\n");
+}

@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawn } from "node:child_process";
+import { setTimeout as sleep } from "node:timers/promises";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { DUMONT_BIN, spawnServer, tempDir, type ServerProcess } from "@dumont/testing";
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `dumont server` with no key (embedded simulated market), driven only through the CLI. */
+describe("dumont instance … against the embedded marketplace", () => {
+  let server: ServerProcess;
+  const configHome = tempDir("dumont-cli-config-");
+  const run = (args: string[]) =>
+    new Promise<Run>((resolve) => {
+      const child = spawn(process.execPath, [DUMONT_BIN, ...args], {
+        env: {
+          ...process.env,
+          NODE_EXTRA_CA_CERTS: "",
+          XDG_CONFIG_HOME: configHome,
+          DUMONT_API_URL: server.url,
+          DUMONT_TOKEN: "",
+        },
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+      child.stdin.end();
+      child.on("close", (code) => resolve({ code, stdout, stderr }));
+    });
+  const json = async <T>(args: string[]): Promise<T> => {
+    const result = await run(["--json", ...args]);
+    if (result.code !== 0) throw new Error(`dumont ${args.join(" ")} failed: ${result.stdout}${result.stderr}`);
+    return JSON.parse(result.stdout) as T;
+  };
+  const waitStatus = async (id: string, status: string) => {
+    for (let i = 0; i < 300; i++) {
+      const instance = await json<{ status: string; error: string | null }>(["instance", "get", id]);
+      if (instance.status === status) return instance;
+      if (instance.status === "failed") throw new Error(`instance failed: ${instance.error ?? ""}`);
+      await sleep(150);
+    }
+    throw new Error(`instance ${id} never reached ${status}`);
+  };
+
+  beforeAll(async () => {
+    server = await spawnServer({
+      DUMONT_HOME: tempDir(),
+      DUMONT_MARKET_TIME_SCALE: "0.02",
+      DUMONT_INSTANCE_POLL_MS: "200",
+    });
+    await run(["auth", "register", "gpu@example.com", "correct horse battery"]);
+  });
+  afterAll(async () => {
+    await server.kill();
+  });
+
+  it("finds offers with the test preset, rents one, pauses, resumes and deletes it", async () => {
+    const human = await run(["instance", "offers", "--preset", "test", "--limit", "5"]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain("SIMULATED local marketplace");
+    expect(human.stdout).toMatch(/OFFER\s+GPU/);
+
+    const { offers } = await json<{ offers: { id: string; dph_total: number }[] }>([
+      "instance",
+      "offers",
+      "preset=test",
+      "limit=3",
+    ]);
+    expect(offers.length).toBeGreaterThan(0);
+    expect(offers.every((o) => o.dph_total < 0.1)).toBe(true);
+
+    const created = await json<{ id: string }>(["instance", "create", offers[0]?.id ?? "", "--disk", "10"]);
+    const running = await waitStatus(created.id, "running");
+    expect(running).toMatchObject({ status: "running" });
+    const details = await run(["instance", "get", created.id]);
+    expect(details.stdout).toMatch(/Connect:\s+ssh -p \d+ root@127\.0\.0\.1/);
+
+    const list = await run(["instance", "list", "status=running"]);
+    expect(list.stdout).toContain(created.id);
+
+    expect((await run(["instance", "pause", created.id])).code).toBe(0);
+    await waitStatus(created.id, "paused");
+    expect((await run(["instance", "resume", created.id])).code).toBe(0);
+    await waitStatus(created.id, "running");
+    expect((await run(["instance", "delete", created.id])).code).toBe(0);
+    await waitStatus(created.id, "destroyed");
+    expect((await run(["instance", "list"])).stdout).not.toContain(created.id);
+  });
+
+  it("manages SSH keys and refuses a private key file", async () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, "id.pub"),
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me@laptop\n",
+    );
+    writeFileSync(
+      join(dir, "id"),
+      "-----BEGIN OPENSSH PRIVATE KEY-----\nnot really\n-----END OPENSSH PRIVATE KEY-----\n",
+    );
+    const added = await json<{ id: string }>(["ssh-key", "add", join(dir, "id.pub")]);
+    expect((await run(["ssh-key", "list"])).stdout).toContain("id.pub");
+    const refused = await run(["ssh-key", "add", join(dir, "id")]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("is a private key");
+    expect((await run(["ssh-key", "remove", added.id])).code).toBe(0);
+  });
+
+  it("rejects unknown key=value filters as a usage problem", async () => {
+    const result = await run(["instance", "offers", "colour=blue"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('unknown key "colour"');
+  });
+});

@@ -1,0 +1,287 @@
+import {
+  DEPLOYMENT_MACHINE,
+  INSTANCE_MACHINE,
+  assertNever,
+  candidateScore,
+  isTerminal,
+  type DeploymentStatus,
+  type InstanceStatus,
+} from "@dumont/core";
+import type { ControlledStore, DeploymentRow, DeploymentsRepository, InstanceRow } from "@dumont/db";
+import { sshExec, shellQuote, type Offer } from "@dumont/providers";
+import { type z } from "zod";
+import { DeployBody } from "@dumont/core";
+import type { Controller, ReconcileContext, ReconcileResult } from "./controller";
+import type { InstanceService } from "../services/instance-service";
+import type { SshKeyService } from "../services/ssh-key-service";
+import type { HistoryService } from "../services/history-service";
+import type { MarketKind } from "../market/market-registry";
+
+export type DeployConfig = z.output<typeof DeployBody>;
+
+/** A ranked offer the race may rent, as stored in the deployment row. */
+export interface RankedOffer {
+  offer: Offer;
+  score: number;
+}
+
+export interface DeploymentControllerOptions {
+  deployments: DeploymentsRepository;
+  instances: InstanceService;
+  store: ControlledStore;
+  sshKeys: SshKeyService;
+  history: HistoryService;
+  pollMs: number;
+}
+
+type Ctx = ReconcileContext<DeploymentRow, DeploymentStatus>;
+
+const LIVE: readonly InstanceStatus[] = ["creating", "booting", "running", "pausing", "paused", "resuming"];
+
+/**
+ * The deploy wizard as a controller. Each candidate is an ordinary instance row (so it is labelled
+ * before it exists, collected if orphaned, and destroyed with confirmation); the deployment only
+ * decides which offers to rent and when, which candidate wins, and that every other one goes.
+ */
+export class DeploymentController implements Controller<DeploymentRow, DeploymentStatus> {
+  readonly table = "deployments" as const;
+  readonly machine = DEPLOYMENT_MACHINE;
+
+  constructor(private readonly options: DeploymentControllerOptions) {}
+
+  async reconcile(row: DeploymentRow, ctx: Ctx): Promise<ReconcileResult> {
+    const status = row.status as DeploymentStatus;
+    switch (status) {
+      case "searching":
+        return this.search(row, ctx);
+      case "creating":
+        return this.launchBatch(row, ctx);
+      case "waiting":
+        return this.watchRace(row, ctx);
+      case "ready":
+        return this.keepWinner(row, ctx);
+      case "cleanup":
+        return this.cleanup(row, ctx);
+      case "completed":
+      case "failed":
+      case "cancelled":
+        return { requeueInMs: 0 };
+      default:
+        return assertNever(status, "deployment status");
+    }
+  }
+
+  private async search(row: DeploymentRow, ctx: Ctx): Promise<ReconcileResult> {
+    const config = parseConfig(row);
+    const want = config.strategy === "race" ? config.batch_size * config.max_batches * 2 : config.max_batches * 4;
+    const { offers } = await this.options.instances.offers(row.owner_id, {
+      gpu_name: config.gpu_name,
+      num_gpus: config.num_gpus,
+      max_price: config.max_price,
+      region: config.region,
+      machine_type: config.machine_type,
+      speed: config.speed === "any" ? undefined : config.speed,
+      min_disk: config.disk_size,
+      min_reliability: config.min_reliability,
+      order: "price",
+      limit: Math.min(500, Math.max(want, 20)),
+    });
+    const ranked: RankedOffer[] = offers
+      .map((offer) => ({
+        offer,
+        score: candidateScore({
+          pricePerHour: offer.pricePerHour,
+          maxPrice: config.max_price,
+          reliability: offer.reliability,
+          successRate: offer.successRate,
+        }),
+      }))
+      .sort((a, b) => b.score - a.score)
+      .slice(0, want);
+    if (ranked.length === 0) {
+      const error = "no offer matches (after removing blacklisted hosts); loosen gpu, price, region or speed";
+      await ctx.transition("cleanup", error, { outcome: "failed", error, offers_found: 0 });
+      return { requeueInMs: 0 };
+    }
+    await ctx.transition("creating", `${ranked.length} candidates ranked`, {
+      candidates: JSON.stringify(ranked),
+      offers_found: offers.length,
+    });
+    return { requeueInMs: 0 };
+  }
+
+  /** Rents the next batch: K offers for a race, one for sequential. Claims stop double purchases. */
+  private async launchBatch(row: DeploymentRow, ctx: Ctx): Promise<ReconcileResult> {
+    const config = parseConfig(row);
+    const ranked = JSON.parse(row.candidates) as RankedOffer[];
+    const size = config.strategy === "race" ? config.batch_size : 1;
+    const batch = row.batch + 1;
+    let next = row.next_candidate;
+    let launched = 0;
+    // The batch number marks the attempt: after a crash, candidates already created for this
+    // batch are counted instead of rented again.
+    const existing = (await this.options.deployments.candidates(row.id)).filter((c) => c.batch === batch).length;
+    launched = existing;
+    while (launched < size && next < ranked.length) {
+      const candidate = ranked[next];
+      next += 1;
+      if (!candidate) continue;
+      if (!(await ctx.holdLease())) return { requeueInMs: 0 };
+      const bid =
+        config.machine_type === "interruptible"
+          ? (config.bid_price ??
+            Math.round((candidate.offer.minBid ?? candidate.offer.pricePerHour) * 1.2 * 10_000) / 10_000)
+          : undefined;
+      const instance = await this.options.instances.createCandidate(row.owner_id, {
+        body: { offer_id: candidate.offer.id, image: config.image, disk_size: config.disk_size, bid_price: bid },
+        candidate: { deploymentId: row.id, batch, market: row.market as MarketKind, offer: candidate.offer },
+      });
+      if (instance) launched += 1;
+      await ctx.patch({ next_candidate: next });
+    }
+    if (launched === 0) {
+      return this.raceLost(row, ctx, "every remaining offer is taken by another deployment or none is left");
+    }
+    await ctx.transition("waiting", `batch ${batch}: ${launched} machine(s) racing`, {
+      batch,
+      next_candidate: next,
+      batch_started_at: ctx.now(),
+    });
+    return { requeueInMs: this.options.pollMs };
+  }
+
+  private async watchRace(row: DeploymentRow, ctx: Ctx): Promise<ReconcileResult> {
+    const config = parseConfig(row);
+    const candidates = await this.options.deployments.candidates(row.id);
+    for (const candidate of candidates.filter((c) => c.status === "running")) {
+      const problem = await this.verify(candidate, config);
+      if (problem === undefined) {
+        await ctx.transition("ready", `winner ${candidate.id} (batch ${candidate.batch ?? 0})`, {
+          winner_instance_id: candidate.id,
+          ready_at: ctx.now(),
+        });
+        return { requeueInMs: 0 };
+      }
+      await this.dropCandidate(candidate, `failed verification: ${problem}`);
+      await this.recordVerificationFailure(candidate, problem);
+    }
+    const alive = candidates.filter((c) => LIVE.includes(c.status as InstanceStatus));
+    const ranked = JSON.parse(row.candidates) as RankedOffer[];
+    const moreOffers = row.next_candidate < ranked.length;
+    const moreBatches = config.strategy === "race" ? row.batch < config.max_batches : row.batch < config.max_batches;
+    const batchAge = ctx.now() - (row.batch_started_at ?? ctx.now());
+    const batchDead = candidates
+      .filter((c) => c.batch === row.batch)
+      .every((c) => !LIVE.includes(c.status as InstanceStatus));
+    // Sequential waits for its one machine to fail; the race also opens a batch on a timer,
+    // while earlier batches stay in the race.
+    const timeForNext =
+      config.strategy === "race" ? batchDead || batchAge >= config.batch_timeout_seconds * 1000 : batchDead;
+    if (timeForNext && moreOffers && moreBatches) {
+      await ctx.transition(
+        "creating",
+        batchDead ? `batch ${row.batch} failed` : `batch ${row.batch} not ready in ${config.batch_timeout_seconds} s`,
+      );
+      return { requeueInMs: 0 };
+    }
+    if (alive.length === 0 && (!moreOffers || !moreBatches)) {
+      return this.raceLost(row, ctx, `no machine became ready (${candidates.length} tried)`);
+    }
+    return { requeueInMs: this.options.pollMs };
+  }
+
+  private async keepWinner(row: DeploymentRow, ctx: Ctx): Promise<ReconcileResult> {
+    await this.dropAll(row, row.winner_instance_id, "lost the race");
+    await ctx.transition("cleanup", "destroying the other candidates", { outcome: "completed" });
+    return { requeueInMs: this.options.pollMs };
+  }
+
+  /** Every candidate but the winner is destroyed, and we wait for the marketplace to confirm. */
+  private async cleanup(row: DeploymentRow, ctx: Ctx): Promise<ReconcileResult> {
+    const keep = row.outcome === "completed" ? row.winner_instance_id : null;
+    await this.dropAll(row, keep, row.outcome === "cancelled" ? "deployment cancelled" : "deployment ended");
+    const candidates = await this.options.deployments.candidates(row.id);
+    const pending = candidates.filter(
+      (c) => c.id !== keep && !isTerminal(INSTANCE_MACHINE, c.status as InstanceStatus),
+    );
+    if (pending.length > 0) return { requeueInMs: this.options.pollMs };
+    const outcome = (row.outcome ?? "failed") as "completed" | "failed" | "cancelled";
+    await ctx.transition(outcome, `${candidates.length - (keep ? 1 : 0)} other candidate(s) destroyed`);
+    return { requeueInMs: 0 };
+  }
+
+  private async raceLost(row: DeploymentRow, ctx: Ctx, error: string): Promise<ReconcileResult> {
+    await ctx.transition("cleanup", error, { outcome: "failed", error });
+    return { requeueInMs: 0 };
+  }
+
+  private async dropAll(row: DeploymentRow, keep: string | null, reason: string): Promise<void> {
+    const candidates = await this.options.deployments.candidates(row.id);
+    for (const candidate of candidates) {
+      if (candidate.id !== keep && LIVE.includes(candidate.status as InstanceStatus))
+        await this.dropCandidate(candidate, reason);
+    }
+  }
+
+  private async dropCandidate(candidate: InstanceRow, reason: string): Promise<void> {
+    await this.options.store.transition<InstanceStatus, InstanceRow>({
+      table: "instances",
+      machine: INSTANCE_MACHINE,
+      id: candidate.id,
+      to: "destroying",
+      reason,
+      actor: `deployment:${candidate.deployment_id ?? ""}`,
+      from: LIVE,
+      nextRunInMs: 0,
+      now: Date.now(),
+    });
+  }
+
+  /** Ready means more than running: SSH works, the GPUs are visible, and the disk is there. */
+  private async verify(candidate: InstanceRow, config: DeployConfig): Promise<string | undefined> {
+    if (!candidate.ssh_host || !candidate.ssh_port) return "no SSH endpoint";
+    const key = await this.options.sshKeys.controlKey(candidate.owner_id);
+    const script = `nvidia-smi -L | grep -c '^GPU' ; df -Pk /workspace 2>/dev/null | awk 'NR==2 {print $2}'`;
+    try {
+      const result = await sshExec({
+        endpoint: { host: candidate.ssh_host, port: candidate.ssh_port, user: "root" },
+        privateKey: key.privateKey,
+        command: `sh -c ${shellQuote(script)}`,
+        timeoutMs: 20_000,
+      });
+      const [gpuLine, diskLine] = result.stdout.trim().split("\n");
+      const gpus = Number(gpuLine ?? 0);
+      if (!(gpus >= config.num_gpus)) return `nvidia-smi shows ${gpus} GPU(s), wanted ${config.num_gpus}`;
+      const diskGb = Number(diskLine ?? 0) / 1024 / 1024;
+      if (diskLine !== undefined && diskGb > 0 && diskGb + 1 < config.disk_size) {
+        return `disk is ${diskGb.toFixed(0)} GB, wanted ${config.disk_size} GB`;
+      }
+      return undefined;
+    } catch (error) {
+      return `SSH check failed: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
+
+  private async recordVerificationFailure(candidate: InstanceRow, problem: string): Promise<void> {
+    if (!candidate.host_machine_id) return;
+    await this.options.history.record({
+      provider: candidate.provider,
+      machineId: candidate.host_machine_id,
+      offerId: candidate.offer_id,
+      instanceId: candidate.id,
+      userId: candidate.owner_id,
+      gpuName: candidate.gpu_name,
+      numGpus: candidate.num_gpus,
+      pricePerHour: candidate.price_per_hour,
+      geolocation: candidate.geolocation,
+      success: false,
+      failureStage: "verifying",
+      failureReason: problem,
+      timeToReadyS: null,
+    });
+  }
+}
+
+export function parseConfig(row: DeploymentRow): DeployConfig {
+  return DeployBody.parse(JSON.parse(row.config));
+}

@@ -1,0 +1,272 @@
+import { INSTANCE_MACHINE, assertNever, isDumontError, type FailureStage, type InstanceStatus } from "@dumont/core";
+import type { InstanceRow } from "@dumont/db";
+import { sshExec, type Machine, type Provider } from "@dumont/providers";
+import type { Controller, ReconcileContext, ReconcileResult } from "./controller";
+import type { MarketKind, MarketRegistry } from "../market/market-registry";
+import type { SshKeyService } from "../services/ssh-key-service";
+import type { HistoryService } from "../services/history-service";
+
+export interface InstanceControllerOptions {
+  markets: MarketRegistry;
+  sshKeys: SshKeyService;
+  history: HistoryService;
+  /** Frees the offer an instance held once it is gone (wizard offer claims). */
+  releaseOfferClaims: (instanceId: string) => Promise<void>;
+  /** How often to look at a machine that is changing state. */
+  pollMs: number;
+  /** How often to check on a running or paused machine. */
+  idlePollMs: number;
+  /** Give up on a machine that is not ready after this long (then destroy it). */
+  bootTimeoutMs: number;
+  /** Drill: SIGKILL this process right after the marketplace rented a machine, before it is recorded. */
+  drillKillAfterCreate?: boolean;
+}
+
+type Ctx = ReconcileContext<InstanceRow, InstanceStatus>;
+
+/**
+ * Drives an instance through INSTANCE_MACHINE against its marketplace. Rules that keep money
+ * safe: the machine is labelled with our id before it exists; its id is recorded before any
+ * status change; every failure after a machine exists goes through `destroying`, which only
+ * ends when the marketplace confirms the machine is gone.
+ */
+export class InstanceController implements Controller<InstanceRow, InstanceStatus> {
+  readonly table = "instances" as const;
+  readonly machine = INSTANCE_MACHINE;
+
+  constructor(private readonly options: InstanceControllerOptions) {}
+
+  async reconcile(row: InstanceRow, ctx: Ctx): Promise<ReconcileResult> {
+    const status = row.status as InstanceStatus;
+    const provider = await this.options.markets.providerFor(row.owner_id, row.market as MarketKind);
+    switch (status) {
+      case "creating":
+        return this.create(row, provider, ctx);
+      case "booting":
+        return this.boot(row, provider, ctx);
+      case "running":
+      case "paused":
+        return this.watch(row, provider, ctx);
+      case "pausing":
+        return this.pause(row, provider, ctx);
+      case "resuming":
+        return this.resume(row, provider, ctx);
+      case "destroying":
+        return this.destroy(row, provider, ctx);
+      case "destroyed":
+      case "failed":
+        return { requeueInMs: 0 };
+      default:
+        return assertNever(status, "instance status");
+    }
+  }
+
+  private async create(row: InstanceRow, provider: Provider, ctx: Ctx): Promise<ReconcileResult> {
+    if (row.create_attempted_at !== null) {
+      // A previous process called the marketplace and died before recording the answer. We
+      // cannot know whether a machine exists; the orphan collector finds it by its label.
+      const error = "the server stopped while renting; any machine it created is destroyed by the orphan collector";
+      if (await ctx.transition("failed", error, { error })) await this.options.releaseOfferClaims(row.id);
+      return { requeueInMs: 0 };
+    }
+    if (!(await ctx.holdLease()) || !(await ctx.patch({ create_attempted_at: ctx.now() }))) return { requeueInMs: 0 };
+    try {
+      const { machineId } = await provider.createMachine({
+        offerId: row.offer_id,
+        image: row.image,
+        diskGb: row.disk_gb,
+        label: row.label,
+        env: JSON.parse(row.env) as Record<string, string>,
+        onstart: row.onstart ?? undefined,
+        bidPricePerHour: row.bid_price ?? undefined,
+        sshPublicKeys: await this.options.sshKeys.authorizedKeys(row.owner_id),
+      });
+      if (this.options.drillKillAfterCreate) process.kill(process.pid, "SIGKILL");
+      // Record first: if the status write below is refused (user deleted meanwhile), the
+      // `destroying` step still knows which machine to destroy.
+      await ctx.patch({ machine_id: machineId });
+      await ctx.transition("booting", `rented machine ${machineId}`, { machine_id: machineId });
+      return { requeueInMs: this.options.pollMs };
+    } catch (error) {
+      const message = isDumontError(error) ? `${error.code}: ${error.message}` : String(error);
+      if (await ctx.transition("failed", `renting failed: ${message}`, { error: message })) {
+        await this.options.releaseOfferClaims(row.id);
+        await this.recordAttempt(row, ctx, { stage: "creating", reason: message });
+      }
+      return { requeueInMs: 0 };
+    }
+  }
+
+  private async boot(row: InstanceRow, provider: Provider, ctx: Ctx): Promise<ReconcileResult> {
+    const machine = row.machine_id ? await provider.getMachine(row.machine_id) : undefined;
+    if (!machine) {
+      await this.failBoot(row, ctx, {
+        stage: "loading",
+        error: "the machine disappeared from the marketplace while booting",
+      });
+      return { requeueInMs: 0 };
+    }
+    const facts = machineFacts(machine);
+    if (machine.state === "failed" || machine.state === "offline" || machine.state === "outbid") {
+      await this.failBoot(row, ctx, {
+        stage: "loading",
+        error: `boot failed (${machine.state}): ${machine.statusMessage ?? "no detail"}`,
+        facts,
+      });
+      return { requeueInMs: 0 };
+    }
+    if (ctx.now() - row.created_at > this.options.bootTimeoutMs) {
+      const stage = machine.state === "running" ? "connecting" : "loading";
+      await this.failBoot(row, ctx, {
+        stage,
+        error: `not ready after ${Math.round(this.options.bootTimeoutMs / 1000)} s`,
+        facts,
+      });
+      return { requeueInMs: 0 };
+    }
+    if (machine.state !== "running" || !machine.ssh) {
+      await ctx.patch(facts);
+      return { requeueInMs: this.options.pollMs };
+    }
+    // Running is not ready: the machine must answer SSH with our key.
+    const key = await this.options.sshKeys.controlKey(row.owner_id);
+    try {
+      const probe = await sshExec({
+        endpoint: machine.ssh,
+        privateKey: key.privateKey,
+        command: "true",
+        timeoutMs: 20_000,
+      });
+      if (probe.exitCode !== 0) throw new Error(`probe exited ${probe.exitCode}`);
+    } catch (error) {
+      await ctx.patch({ ...facts, status_message: `running, SSH not answering yet: ${String(error)}` });
+      return { requeueInMs: this.options.pollMs };
+    }
+    const firstBoot = row.ready_at === null;
+    if (
+      await ctx.transition("running", "running and answering SSH", {
+        ...facts,
+        ready_at: row.ready_at ?? ctx.now(),
+        error: null,
+      })
+    ) {
+      if (firstBoot) await this.recordAttempt({ ...row, ...facts }, ctx, { stage: null, reason: null });
+    }
+    return { requeueInMs: this.options.idlePollMs };
+  }
+
+  private async watch(row: InstanceRow, provider: Provider, ctx: Ctx): Promise<ReconcileResult> {
+    const machine = row.machine_id ? await provider.getMachine(row.machine_id) : undefined;
+    if (!machine) {
+      await this.fail(ctx, "the marketplace no longer has this machine (host lost or destroyed outside Dumont)");
+      return { requeueInMs: 0 };
+    }
+    const facts = machineFacts(machine);
+    if (row.status === "running" && (machine.state === "stopped" || machine.state === "outbid")) {
+      await ctx.transition("paused", `the marketplace stopped it (${machine.state})`, facts);
+    } else {
+      await ctx.patch(facts);
+    }
+    return { requeueInMs: this.options.idlePollMs };
+  }
+
+  private async pause(row: InstanceRow, provider: Provider, ctx: Ctx): Promise<ReconcileResult> {
+    if (row.machine_id) await provider.setRunning(row.machine_id, false);
+    const machine = row.machine_id ? await provider.getMachine(row.machine_id) : undefined;
+    if (machine && machine.state !== "stopped" && machine.state !== "outbid") {
+      await ctx.patch(machineFacts(machine));
+      return { requeueInMs: this.options.pollMs };
+    }
+    await ctx.transition("paused", "stopped; disk kept", machine ? machineFacts(machine) : {});
+    return { requeueInMs: this.options.idlePollMs };
+  }
+
+  private async resume(row: InstanceRow, provider: Provider, ctx: Ctx): Promise<ReconcileResult> {
+    if (!row.machine_id) {
+      await this.fail(ctx, "no machine to resume");
+      return { requeueInMs: 0 };
+    }
+    const { queued } = await provider.setRunning(row.machine_id, true);
+    if (queued) {
+      await ctx.patch({ status_message: "waiting for the GPU: another renter has it (start queued)" });
+      return { requeueInMs: this.options.pollMs };
+    }
+    await ctx.transition("booting", "start requested");
+    return { requeueInMs: this.options.pollMs };
+  }
+
+  private async destroy(row: InstanceRow, provider: Provider, ctx: Ctx): Promise<ReconcileResult> {
+    if (row.machine_id) await provider.destroyMachine(row.machine_id);
+    const failed = row.error !== null;
+    await ctx.transition(
+      failed ? "failed" : "destroyed",
+      failed ? `destroyed after: ${row.error ?? ""}` : "destroyed",
+      {
+        ssh_host: null,
+        ssh_port: null,
+      },
+    );
+    await this.options.releaseOfferClaims(row.id);
+    return { requeueInMs: 0 };
+  }
+
+  /** A first boot that failed counts against the host; a failed resume does not. */
+  private async failBoot(
+    row: InstanceRow,
+    ctx: Ctx,
+    failure: { stage: FailureStage; error: string; facts?: Partial<InstanceRow> },
+  ) {
+    const facts = failure.facts ?? {};
+    await this.fail(ctx, failure.error, facts);
+    if (row.ready_at === null) {
+      await this.recordAttempt({ ...row, ...facts }, ctx, { stage: failure.stage, reason: failure.error });
+    }
+  }
+
+  /** Machine history: only attempts whose host we know can teach us anything. */
+  private async recordAttempt(
+    row: InstanceRow,
+    ctx: Ctx,
+    outcome: { stage: FailureStage | null; reason: string | null },
+  ) {
+    if (!row.host_machine_id) return;
+    try {
+      await this.options.history.record({
+        provider: row.provider,
+        machineId: row.host_machine_id,
+        offerId: row.offer_id,
+        instanceId: row.id,
+        userId: row.owner_id,
+        gpuName: row.gpu_name,
+        numGpus: row.num_gpus,
+        pricePerHour: row.price_per_hour,
+        geolocation: row.geolocation,
+        success: outcome.stage === null,
+        failureStage: outcome.stage,
+        failureReason: outcome.reason,
+        timeToReadyS: outcome.stage === null ? (ctx.now() - row.created_at) / 1000 : null,
+      });
+    } catch (error) {
+      // History is advice; losing one record must not block the machine's lifecycle.
+      ctx.log.warn({ err: error }, "could not record the attempt in machine history");
+    }
+  }
+
+  /** Every failure with a machine goes through destroying: nothing is left renting. */
+  private async fail(ctx: Ctx, error: string, facts: Partial<InstanceRow> = {}): Promise<void> {
+    await ctx.transition("destroying", error, { ...facts, error });
+  }
+}
+
+function machineFacts(machine: Machine): Partial<InstanceRow> {
+  return {
+    gpu_name: machine.gpuName,
+    num_gpus: machine.numGpus,
+    price_per_hour: machine.pricePerHour,
+    geolocation: machine.geolocation,
+    host_machine_id: machine.hostMachineId,
+    ssh_host: machine.ssh?.host ?? null,
+    ssh_port: machine.ssh?.port ?? null,
+    status_message: machine.statusMessage,
+  };
+}

@@ -1,0 +1,117 @@
+import type { InstanceStatus } from "@dumont/core";
+import type { InstanceRow, SshKeyRow } from "@dumont/db";
+import type { AnnotatedOffer } from "../services/instance-service";
+import type { HandlersFor } from "../http/handler-types";
+import { iso, isoOrNull, type ServerContext } from "../server-context";
+
+type Names =
+  | "listOffers"
+  | "createInstance"
+  | "listInstances"
+  | "getInstance"
+  | "pauseInstance"
+  | "resumeInstance"
+  | "deleteInstance"
+  | "installModel"
+  | "addSshKey"
+  | "listSshKeys"
+  | "removeSshKey";
+
+export function instanceHandlers(ctx: ServerContext): HandlersFor<Names> {
+  const view = (row: InstanceRow) => instanceView(row, ctx.markets.embedded !== undefined && row.market === "embedded");
+  return {
+    listOffers: async ({ query }, { principal }) => {
+      const { offers, market } = await ctx.instances.offers(principal.user.id, query);
+      return { offers: offers.map(offerView), count: offers.length, market };
+    },
+    createInstance: async ({ body }, { principal }) => view(await ctx.instances.create(principal.user.id, body)),
+    listInstances: async ({ query }, { principal }) => {
+      const rows = await ctx.repos.instances.listOwned(principal.user.id, query.status);
+      return { instances: rows.map(view), count: rows.length };
+    },
+    getInstance: async ({ params }, { principal }) => view(await ctx.instances.get(principal.user.id, params.id)),
+    pauseInstance: async ({ params }, { principal }) =>
+      view(await ctx.instances.act(principal.user.id, params.id, "pause")),
+    resumeInstance: async ({ params }, { principal }) =>
+      view(await ctx.instances.act(principal.user.id, params.id, "resume")),
+    deleteInstance: async ({ params }, { principal }) =>
+      view(await ctx.instances.act(principal.user.id, params.id, "delete")),
+    installModel: async ({ params, body }, { principal }) =>
+      ctx.models.install(principal.user.id, params.id, body.model),
+    addSshKey: async ({ body }, { principal }) =>
+      sshKeyView(await ctx.sshKeys.add(principal.user.id, body.name, body.public_key)),
+    listSshKeys: async (_input, { principal }) => {
+      const keys = await ctx.sshKeys.list(principal.user.id);
+      return { ssh_keys: keys.map(sshKeyView), count: keys.length };
+    },
+    removeSshKey: async ({ params }, { principal }) => {
+      await ctx.sshKeys.remove(principal.user.id, params.id);
+      return { success: true, message: `SSH key ${params.id} removed (machines already running keep it)` };
+    },
+  };
+}
+
+function offerView(offer: AnnotatedOffer) {
+  return {
+    id: offer.id,
+    provider: offer.provider,
+    machine_id: offer.machineId,
+    gpu_name: offer.gpuName,
+    num_gpus: offer.numGpus,
+    gpu_ram: offer.gpuRamGb,
+    cpu_cores: offer.cpuCores,
+    cpu_ram: offer.cpuRamGb,
+    disk_space: offer.diskGb,
+    inet_down: offer.inetDownMbps,
+    inet_up: offer.inetUpMbps,
+    dph_total: offer.pricePerHour,
+    min_bid: offer.minBid,
+    geolocation: offer.geolocation,
+    reliability: offer.reliability,
+    verified: offer.verified,
+    cuda_version: offer.cudaVersion,
+    is_blacklisted: offer.isBlacklisted,
+    blacklist_reason: offer.blacklistReason,
+    success_rate: offer.successRate,
+    total_attempts: offer.totalAttempts,
+    reliability_status: offer.reliabilityStatus,
+  };
+}
+
+export function instanceView(row: InstanceRow, simulated: boolean) {
+  const sshCommand = row.ssh_host && row.ssh_port ? `ssh -p ${row.ssh_port} root@${row.ssh_host}` : null;
+  return {
+    id: row.id,
+    status: row.status as InstanceStatus,
+    provider: row.provider,
+    simulated,
+    machine_id: row.machine_id,
+    offer_id: row.offer_id,
+    label: row.user_label ?? row.label,
+    gpu_name: row.gpu_name,
+    num_gpus: row.num_gpus,
+    dph_total: row.price_per_hour,
+    interruptible: row.bid_price !== null,
+    image: row.image,
+    disk_gb: row.disk_gb,
+    geolocation: row.geolocation,
+    ssh_host: row.ssh_host,
+    ssh_port: row.ssh_port,
+    ssh_command: row.status === "running" ? sshCommand : null,
+    status_message: row.status_message,
+    error: row.error,
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+    ready_at: isoOrNull(row.ready_at),
+  };
+}
+
+function sshKeyView(row: SshKeyRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    fingerprint: row.fingerprint,
+    public_key: row.public_key,
+    created_at: iso(row.created_at),
+  };
+}

@@ -1,0 +1,230 @@
+import {
+  AUTO_BLACKLIST,
+  DumontError,
+  autoBlacklistDecision,
+  reliabilityStatus,
+  type FailureStage,
+  type ReliabilityStatus,
+} from "@dumont/core";
+import type { BlacklistRow, HistoryRepository, HostStatsRow } from "@dumont/db";
+import type { Logger } from "pino";
+
+const HOUR = 3_600_000;
+
+export interface AttemptRecord {
+  provider: string;
+  machineId: string;
+  offerId: string;
+  instanceId: string | null;
+  userId: string;
+  gpuName: string;
+  numGpus: number;
+  pricePerHour: number;
+  geolocation: string | null;
+  success: boolean;
+  failureStage: FailureStage | null;
+  failureReason: string | null;
+  timeToReadyS: number | null;
+}
+
+export interface HostStats {
+  provider: string;
+  machine_id: string;
+  total_attempts: number;
+  successful_attempts: number;
+  failed_attempts: number;
+  success_rate: number;
+  avg_time_to_ready: number | null;
+  reliability_status: ReliabilityStatus;
+  is_blacklisted: boolean;
+  last_seen: string;
+  gpu_name: string;
+}
+
+/**
+ * Machine history and the blacklist: every attempt at a ready machine is recorded; hosts that keep
+ * failing are blacklisted automatically (for everyone), and users can blacklist hosts for
+ * themselves. Offers are annotated with what we know of their host.
+ */
+export class HistoryService {
+  constructor(
+    private readonly repo: HistoryRepository,
+    private readonly now: () => number,
+    private readonly logger: Logger,
+  ) {}
+
+  async record(attempt: AttemptRecord): Promise<void> {
+    const now = this.now();
+    await this.repo.recordAttempt({
+      provider: attempt.provider,
+      machine_id: attempt.machineId,
+      offer_id: attempt.offerId,
+      instance_id: attempt.instanceId,
+      user_id: attempt.userId,
+      gpu_name: attempt.gpuName,
+      num_gpus: attempt.numGpus,
+      price_per_hour: attempt.pricePerHour,
+      geolocation: attempt.geolocation,
+      success: attempt.success ? 1 : 0,
+      failure_stage: attempt.failureStage,
+      failure_reason: attempt.failureReason,
+      time_to_ready_s: attempt.timeToReadyS,
+      attempted_at: now,
+    });
+    if (!attempt.success) await this.maybeAutoBlacklist(attempt, now);
+  }
+
+  private async maybeAutoBlacklist(attempt: AttemptRecord, now: number): Promise<void> {
+    const recent = await this.repo.hostAttempts(
+      attempt.provider,
+      attempt.machineId,
+      now - AUTO_BLACKLIST.windowHours * HOUR,
+    );
+    const decision = autoBlacklistDecision(
+      recent.map((a) => ({
+        success: a.success === 1,
+        stage: a.failure_stage as FailureStage | null,
+        at: a.attempted_at,
+      })),
+    );
+    if (!decision) return;
+    const active = await this.repo.activeBlacklist({
+      userId: "",
+      now,
+      provider: attempt.provider,
+      machineIds: [attempt.machineId],
+    });
+    if (active.some((entry) => entry.kind === "auto")) return;
+    await this.repo.addBlacklist({
+      provider: attempt.provider,
+      machine_id: attempt.machineId,
+      kind: "auto",
+      owner_id: null,
+      reason: decision.reason,
+      gpu_name: attempt.gpuName,
+      created_at: now,
+      expires_at: now + decision.hours * HOUR,
+      removed_at: null,
+    });
+    this.logger.warn(
+      { provider: attempt.provider, machine: attempt.machineId, hours: decision.hours, reason: decision.reason },
+      "host blacklisted",
+    );
+  }
+
+  /** Blacklisted host ids (of these candidates) that apply to this user. */
+  async blacklistedHosts(
+    userId: string,
+    provider: string,
+    machineIds: readonly string[],
+  ): Promise<Map<string, BlacklistRow>> {
+    const rows = await this.repo.activeBlacklist({ userId, now: this.now(), provider, machineIds });
+    const map = new Map<string, BlacklistRow>();
+    for (const row of rows) if (!map.has(row.machine_id)) map.set(row.machine_id, row);
+    return map;
+  }
+
+  async statsFor(provider: string, machineIds: readonly string[]): Promise<Map<string, HostStatsRow>> {
+    const rows = await this.repo.hostStats({ provider, machineIds });
+    return new Map(rows.map((r) => [r.machine_id, r]));
+  }
+
+  async summary(filter: { provider?: string | undefined; hours: number; userId: string }) {
+    const since = this.now() - filter.hours * HOUR;
+    const stats = await this.repo.hostStats({ provider: filter.provider, since });
+    const total = stats.reduce((n, s) => n + s.total, 0);
+    const successes = stats.reduce((n, s) => n + s.successes, 0);
+    const blacklisted = await this.repo.activeBlacklist({
+      userId: filter.userId,
+      now: this.now(),
+      provider: filter.provider,
+    });
+    return {
+      period_hours: filter.hours,
+      provider: filter.provider ?? null,
+      total_attempts: total,
+      successful: successes,
+      failed: total - successes,
+      success_rate: total === 0 ? 0 : round(successes / total),
+      failure_stages: await this.repo.failureStages({ provider: filter.provider, since }),
+      blacklisted_machines: new Set(blacklisted.map((b) => `${b.provider}/${b.machine_id}`)).size,
+    };
+  }
+
+  attempts(filter: {
+    provider?: string | undefined;
+    machineId?: string | undefined;
+    hours: number;
+    successOnly?: boolean | undefined;
+    limit: number;
+  }) {
+    return this.repo.listAttempts({ ...filter, since: this.now() - filter.hours * HOUR });
+  }
+
+  async hostStats(
+    userId: string,
+    filter: { provider?: string | undefined; machineId?: string | undefined },
+  ): Promise<HostStats[]> {
+    const rows = await this.repo.hostStats({
+      provider: filter.provider,
+      machineIds: filter.machineId === undefined ? undefined : [filter.machineId],
+    });
+    const blacklist = await this.repo.activeBlacklist({ userId, now: this.now(), provider: filter.provider });
+    const banned = new Set(blacklist.map((b) => `${b.provider}/${b.machine_id}`));
+    return rows.map((r) => {
+      const rate = r.total === 0 ? 0 : r.successes / r.total;
+      return {
+        provider: r.provider,
+        machine_id: r.machine_id,
+        total_attempts: r.total,
+        successful_attempts: r.successes,
+        failed_attempts: r.total - r.successes,
+        success_rate: round(rate),
+        avg_time_to_ready: r.avg_time_to_ready_s === null ? null : round(r.avg_time_to_ready_s),
+        reliability_status: reliabilityStatus(r.total, rate),
+        is_blacklisted: banned.has(`${r.provider}/${r.machine_id}`),
+        last_seen: new Date(r.last_seen).toISOString(),
+        gpu_name: r.gpu_name,
+      };
+    });
+  }
+
+  async addManual(
+    userId: string,
+    entry: {
+      provider: string;
+      machineId: string;
+      reason: string;
+      hours?: number | undefined;
+      gpuName?: string | undefined;
+    },
+  ) {
+    const now = this.now();
+    return this.repo.addBlacklist({
+      provider: entry.provider,
+      machine_id: entry.machineId,
+      kind: "manual",
+      owner_id: userId,
+      reason: entry.reason,
+      gpu_name: entry.gpuName ?? null,
+      created_at: now,
+      expires_at: entry.hours === undefined ? null : now + entry.hours * HOUR,
+      removed_at: null,
+    });
+  }
+
+  async remove(userId: string, provider: string, machineId: string): Promise<void> {
+    const removed = await this.repo.removeBlacklist({ userId, provider, machineId, now: this.now() });
+    if (removed === 0) {
+      throw new DumontError({ code: "NOT_FOUND", message: `${provider} host ${machineId} is not blacklisted` });
+    }
+  }
+
+  list(userId: string, filter: { includeExpired: boolean; provider?: string | undefined; kind?: string | undefined }) {
+    return this.repo.listBlacklist({ userId, now: this.now(), ...filter });
+  }
+}
+
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}

@@ -1,0 +1,291 @@
+import {
+  DumontError,
+  INSTANCE_MACHINE,
+  SPEED_TIERS,
+  notFound,
+  reliabilityStatus,
+  type InstanceStatus,
+  type ReliabilityStatus,
+  type SpeedTier,
+} from "@dumont/core";
+import type { HistoryService } from "./history-service";
+import type {
+  ControlledStore,
+  DeploymentsRepository,
+  EventsRepository,
+  InstanceRow,
+  InstancesRepository,
+} from "@dumont/db";
+import { countriesFor, type Offer, type OfferQuery } from "@dumont/providers";
+import type { MarketDescription, MarketKind, MarketRegistry } from "../market/market-registry";
+import { newId } from "../security/tokens";
+import { OUR_LABEL_PREFIX } from "../controllers/orphan-collector";
+
+export interface OfferSearch {
+  gpu_name?: string | undefined;
+  num_gpus?: number | undefined;
+  min_gpu_ram?: number | undefined;
+  max_price?: number | undefined;
+  region?: string | undefined;
+  min_reliability?: number | undefined;
+  verified_only?: boolean | undefined;
+  machine_type: "on-demand" | "interruptible";
+  speed?: SpeedTier | undefined;
+  min_disk?: number | undefined;
+  preset?: "test" | undefined;
+  order: "price" | "score";
+  limit: number;
+  include_blacklisted?: boolean | undefined;
+}
+
+/** What the wizard adds when it rents a candidate: its deployment and the offer it came from. */
+export interface WizardCandidate {
+  deploymentId: string;
+  batch: number;
+  market: MarketKind;
+  offer: Offer;
+}
+
+export interface AnnotatedOffer extends Offer {
+  isBlacklisted: boolean;
+  blacklistReason: string | null;
+  successRate: number | null;
+  totalAttempts: number;
+  reliabilityStatus: ReliabilityStatus;
+}
+
+/** The seed's policy for cheap test machines, as a preset anyone can ask for. */
+const TEST_PRESET = { maxPrice: 0.1, region: "US,EU,BR,CA", minReliability: 0.9 } as const;
+
+export class InstanceService {
+  constructor(
+    private readonly deps: {
+      markets: MarketRegistry;
+      instances: InstancesRepository;
+      events: EventsRepository;
+      store: ControlledStore;
+      history: HistoryService;
+      deployments: DeploymentsRepository;
+      wake: () => void;
+      now: () => number;
+    },
+  ) {}
+
+  async offers(userId: string, search: OfferSearch): Promise<{ offers: AnnotatedOffer[]; market: MarketDescription }> {
+    const provider = await this.deps.markets.providerFor(userId);
+    const preset = search.preset === "test" ? TEST_PRESET : undefined;
+    let countries: string[] | undefined;
+    try {
+      countries = countriesFor(search.region ?? preset?.region);
+    } catch (error) {
+      throw new DumontError({
+        code: "VALIDATION_FAILED",
+        message: (error as Error).message,
+        details: { field: "region" },
+      });
+    }
+    const tier = search.speed ? SPEED_TIERS[search.speed] : undefined;
+    const query: OfferQuery = {
+      gpuName: search.gpu_name,
+      numGpus: search.num_gpus,
+      minGpuRamGb: search.min_gpu_ram,
+      maxPricePerHour: minDefined(search.max_price, preset?.maxPrice),
+      countries,
+      minReliability: search.min_reliability ?? preset?.minReliability,
+      verifiedOnly: search.verified_only,
+      machineType: search.machine_type,
+      minInetDownMbps: tier?.minMbps,
+      maxInetDownMbps: tier?.maxMbps,
+      minDiskGb: search.min_disk,
+      limit: search.limit,
+      order: preset ? "price" : search.order,
+    };
+    const offers = await provider.searchOffers(query);
+    return {
+      offers: await this.annotate(userId, provider.name, offers, search.include_blacklisted ?? false),
+      market: this.deps.markets.describe(provider),
+    };
+  }
+
+  /** Adds what our history knows of each offer's host, and drops blacklisted hosts unless asked. */
+  async annotate(
+    userId: string,
+    provider: string,
+    offers: Offer[],
+    includeBlacklisted: boolean,
+  ): Promise<AnnotatedOffer[]> {
+    const hosts = [...new Set(offers.map((o) => o.machineId))];
+    const [blacklist, stats] = await Promise.all([
+      this.deps.history.blacklistedHosts(userId, provider, hosts),
+      this.deps.history.statsFor(provider, hosts),
+    ]);
+    return offers
+      .map((offer) => {
+        const entry = blacklist.get(offer.machineId);
+        const host = stats.get(offer.machineId);
+        const rate = host && host.total > 0 ? host.successes / host.total : null;
+        return {
+          ...offer,
+          isBlacklisted: entry !== undefined,
+          blacklistReason: entry?.reason ?? null,
+          successRate: rate === null ? null : Math.round(rate * 1000) / 1000,
+          totalAttempts: host?.total ?? 0,
+          reliabilityStatus: reliabilityStatus(host?.total ?? 0, rate ?? 0),
+        };
+      })
+      .filter((offer) => includeBlacklisted || !offer.isBlacklisted);
+  }
+
+  async create(
+    userId: string,
+    body: {
+      offer_id: string;
+      image: string;
+      disk_size: number;
+      label?: string | undefined;
+      bid_price?: number | undefined;
+      env?: Record<string, string> | undefined;
+      onstart?: string | undefined;
+    },
+  ): Promise<InstanceRow> {
+    const market = await this.deps.markets.kindFor(userId);
+    const provider = await this.deps.markets.providerFor(userId, market);
+    if (body.bid_price !== undefined && !provider.capabilities.supportsInterruptible) {
+      throw new DumontError({ code: "VALIDATION_FAILED", message: `${provider.name} has no interruptible machines` });
+    }
+    const row = this.newRow(userId, body, market, undefined);
+    await this.deps.instances.insert(row);
+    await this.deps.events.append(this.creationEvent(row));
+    this.deps.wake();
+    return row;
+  }
+
+  private newRow(
+    userId: string,
+    body: {
+      offer_id: string;
+      image: string;
+      disk_size: number;
+      label?: string | undefined;
+      bid_price?: number | undefined;
+      env?: Record<string, string> | undefined;
+      onstart?: string | undefined;
+    },
+    market: MarketKind,
+    candidate: WizardCandidate | undefined,
+  ): InstanceRow {
+    const now = this.deps.now();
+    const id = newId("ins");
+    return {
+      id,
+      owner_id: userId,
+      status: INSTANCE_MACHINE.initial,
+      lease_owner: null,
+      lease_expires_at: null,
+      next_run_at: now,
+      created_at: now,
+      updated_at: now,
+      market,
+      provider: "vast.ai",
+      machine_id: null,
+      offer_id: body.offer_id,
+      // Our id goes into the marketplace label before anything else can fail.
+      label: `${OUR_LABEL_PREFIX}${id}`,
+      user_label: body.label ?? null,
+      gpu_name: candidate?.offer.gpuName ?? "pending",
+      num_gpus: candidate?.offer.numGpus ?? 0,
+      price_per_hour: body.bid_price ?? candidate?.offer.pricePerHour ?? 0,
+      bid_price: body.bid_price ?? null,
+      image: body.image,
+      disk_gb: body.disk_size,
+      env: JSON.stringify(body.env ?? {}),
+      onstart: body.onstart ?? null,
+      geolocation: candidate?.offer.geolocation ?? null,
+      host_machine_id: candidate?.offer.machineId ?? null,
+      ssh_host: null,
+      ssh_port: null,
+      status_message: null,
+      error: null,
+      create_attempted_at: null,
+      ready_at: null,
+      deployment_id: candidate?.deploymentId ?? null,
+      batch: candidate?.batch ?? null,
+    };
+  }
+
+  private creationEvent(row: InstanceRow) {
+    return {
+      resource_type: "instances",
+      resource_id: row.id,
+      owner_id: row.owner_id,
+      from_status: null,
+      to_status: row.status,
+      reason: row.deployment_id
+        ? `candidate of ${row.deployment_id} (batch ${row.batch ?? 0}), offer ${row.offer_id}`
+        : `rent offer ${row.offer_id}`,
+      actor: row.deployment_id ? `deployment:${row.deployment_id}` : `user:${row.owner_id}`,
+      created_at: row.created_at,
+    };
+  }
+
+  /**
+   * Rents a wizard candidate: the instance row, its offer claim and its event are written
+   * together, so no two deployments (on any replica) can rent the same offer. Undefined when the
+   * offer is already claimed.
+   */
+  async createCandidate(
+    userId: string,
+    input: {
+      body: { offer_id: string; image: string; disk_size: number; bid_price?: number | undefined };
+      candidate: WizardCandidate;
+    },
+  ): Promise<InstanceRow | undefined> {
+    const row = this.newRow(userId, input.body, input.candidate.market, input.candidate);
+    const inserted = await this.deps.deployments.insertCandidate({
+      instance: row,
+      event: this.creationEvent(row),
+      now: row.created_at,
+    });
+    if (!inserted) return undefined;
+    this.deps.wake();
+    return row;
+  }
+
+  async get(userId: string, id: string): Promise<InstanceRow> {
+    const row = await this.deps.instances.findOwned(userId, id);
+    if (!row) throw notFound("instance", id);
+    return row;
+  }
+
+  /** A user action: pause, resume or delete, each a guarded transition the controller then carries out. */
+  async act(userId: string, id: string, action: "pause" | "resume" | "delete"): Promise<InstanceRow> {
+    const row = await this.get(userId, id);
+    const to: InstanceStatus = action === "pause" ? "pausing" : action === "resume" ? "resuming" : "destroying";
+    const from: Record<typeof action, readonly InstanceStatus[]> = {
+      pause: ["running"],
+      resume: ["paused"],
+      delete: ["creating", "booting", "running", "pausing", "paused", "resuming"],
+    };
+    if (action === "delete" && (row.status === "destroying" || row.status === "destroyed")) return row;
+    const updated = await this.deps.store.transitionOrThrow<InstanceStatus, InstanceRow>({
+      table: "instances",
+      machine: INSTANCE_MACHINE,
+      id,
+      ownerId: userId,
+      from: from[action],
+      to,
+      reason: `${action} requested by user`,
+      actor: `user:${userId}`,
+      nextRunInMs: 0,
+      now: this.deps.now(),
+    });
+    this.deps.wake();
+    return updated;
+  }
+}
+
+function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
+}

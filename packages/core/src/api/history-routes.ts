@@ -1,0 +1,185 @@
+import { z } from "zod";
+import { defineRoute } from "./route";
+import { SuccessBody, Timestamp } from "./common-schemas";
+import { FAILURE_STAGES } from "../history/reliability";
+
+const Provider = z.string().min(1).max(40);
+const HostParams = z.object({ provider: Provider, machine_id: z.string().min(1).max(64) });
+const Bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1")]);
+
+export const HostStats = z
+  .object({
+    provider: z.string(),
+    machine_id: z.string(),
+    total_attempts: z.number().int(),
+    successful_attempts: z.number().int(),
+    failed_attempts: z.number().int(),
+    success_rate: z.number(),
+    avg_time_to_ready: z.number().nullable().describe("seconds"),
+    reliability_status: z.enum(["unknown", "excellent", "good", "fair", "poor"]),
+    is_blacklisted: z.boolean(),
+    last_seen: Timestamp,
+    gpu_name: z.string(),
+  })
+  .meta({ id: "HostStats" });
+
+export const Attempt = z
+  .object({
+    id: z.number().int(),
+    provider: z.string(),
+    machine_id: z.string(),
+    offer_id: z.string(),
+    instance_id: z.string().nullable(),
+    gpu_name: z.string(),
+    num_gpus: z.number().int(),
+    price_per_hour: z.number(),
+    geolocation: z.string().nullable(),
+    success: z.boolean(),
+    failure_stage: z.enum(FAILURE_STAGES).nullable(),
+    failure_reason: z.string().nullable(),
+    time_to_ready_seconds: z.number().nullable(),
+    attempted_at: Timestamp,
+  })
+  .meta({ id: "MachineAttempt" });
+
+export const BlacklistEntry = z
+  .object({
+    id: z.number().int(),
+    provider: z.string(),
+    machine_id: z.string(),
+    blacklist_type: z.enum(["auto", "manual"]),
+    reason: z.string(),
+    gpu_name: z.string().nullable(),
+    blacklisted_at: Timestamp,
+    expires_at: Timestamp.nullable().describe("null = permanent"),
+    is_active: z.boolean(),
+  })
+  .meta({ id: "BlacklistEntry" });
+
+export const historyRoutes = {
+  historySummary: defineRoute({
+    method: "GET",
+    path: "/api/v1/machines/history/summary",
+    summary: "Attempts, success rate and failure stages over a period",
+    tag: "history",
+    auth: true,
+    successStatus: 200,
+    query: z.object({ provider: Provider.optional(), hours: z.coerce.number().int().min(1).max(8760).default(24) }),
+    response: z.object({
+      period_hours: z.number(),
+      provider: z.string().nullable(),
+      total_attempts: z.number().int(),
+      successful: z.number().int(),
+      failed: z.number().int(),
+      success_rate: z.number(),
+      failure_stages: z.record(z.string(), z.number()),
+      blacklisted_machines: z.number().int(),
+    }),
+  }),
+  historyAttempts: defineRoute({
+    method: "GET",
+    path: "/api/v1/machines/history/attempts",
+    summary: "Recorded attempts, newest first",
+    tag: "history",
+    auth: true,
+    successStatus: 200,
+    query: z.object({
+      provider: Provider.optional(),
+      machine_id: z.string().max(64).optional(),
+      success_only: Bool.optional(),
+      hours: z.coerce.number().int().min(1).max(8760).default(72),
+      limit: z.coerce.number().int().min(1).max(500).default(100),
+    }),
+    response: z.object({ attempts: z.array(Attempt), count: z.number().int() }),
+  }),
+  historyHostStats: defineRoute({
+    method: "GET",
+    path: "/api/v1/machines/history/stats/{provider}/{machine_id}",
+    summary: "What we know of one host",
+    tag: "history",
+    auth: true,
+    successStatus: 200,
+    params: HostParams,
+    response: HostStats,
+  }),
+  historyProblematic: defineRoute({
+    method: "GET",
+    path: "/api/v1/machines/history/problematic",
+    summary: "Hosts that fail often",
+    tag: "history",
+    auth: true,
+    successStatus: 200,
+    query: z.object({
+      provider: Provider.optional(),
+      min_attempts: z.coerce.number().int().min(1).default(3),
+      max_success_rate: z.coerce.number().min(0).max(1).default(0.5),
+      limit: z.coerce.number().int().min(1).max(500).default(50),
+    }),
+    response: z.object({ machines: z.array(HostStats), count: z.number().int() }),
+  }),
+  historyReliable: defineRoute({
+    method: "GET",
+    path: "/api/v1/machines/history/reliable",
+    summary: "Hosts that work",
+    tag: "history",
+    auth: true,
+    successStatus: 200,
+    query: z.object({
+      provider: Provider.optional(),
+      min_attempts: z.coerce.number().int().min(1).default(5),
+      min_success_rate: z.coerce.number().min(0).max(1).default(0.8),
+      limit: z.coerce.number().int().min(1).max(500).default(50),
+    }),
+    response: z.object({ machines: z.array(HostStats), count: z.number().int() }),
+  }),
+  listBlacklist: defineRoute({
+    method: "GET",
+    path: "/api/v1/machines/history/blacklist",
+    summary: "Blacklisted hosts (automatic ones and yours)",
+    tag: "history",
+    auth: true,
+    successStatus: 200,
+    query: z.object({
+      provider: Provider.optional(),
+      blacklist_type: z.enum(["auto", "manual"]).optional(),
+      include_expired: Bool.default(false),
+    }),
+    response: z.object({ entries: z.array(BlacklistEntry), count: z.number().int() }),
+  }),
+  addBlacklist: defineRoute({
+    method: "POST",
+    path: "/api/v1/machines/history/blacklist",
+    summary: "Blacklist a host for yourself (permanent unless duration_hours)",
+    tag: "history",
+    auth: true,
+    successStatus: 201,
+    body: z.object({
+      provider: Provider,
+      machine_id: z.string().min(1).max(64),
+      reason: z.string().trim().min(1).max(500),
+      duration_hours: z.number().positive().max(87_600).optional(),
+      gpu_name: z.string().max(64).optional(),
+    }),
+    response: BlacklistEntry,
+  }),
+  checkBlacklist: defineRoute({
+    method: "GET",
+    path: "/api/v1/machines/history/blacklist/check/{provider}/{machine_id}",
+    summary: "Is this host blacklisted for you?",
+    tag: "history",
+    auth: true,
+    successStatus: 200,
+    params: HostParams,
+    response: z.object({ is_blacklisted: z.boolean(), info: BlacklistEntry.nullable() }),
+  }),
+  removeBlacklist: defineRoute({
+    method: "DELETE",
+    path: "/api/v1/machines/history/blacklist/{provider}/{machine_id}",
+    summary: "Remove a host from the blacklist",
+    tag: "history",
+    auth: true,
+    successStatus: 200,
+    params: HostParams,
+    response: SuccessBody,
+  }),
+} as const;
