@@ -22,8 +22,14 @@ import { registerSshKeyAdd } from "./commands/ssh-key/add";
 import { registerSshKeyList } from "./commands/ssh-key/list";
 import { registerSshKeyRemove } from "./commands/ssh-key/remove";
 import { registerModelInstall } from "./commands/model/install";
-import { registerHistoryCommands } from "./commands/history/history-commands";
-import { registerBlacklistCommands } from "./commands/blacklist/blacklist-commands";
+import { registerHistorySummary } from "./commands/history/summary";
+import { registerHistoryList } from "./commands/history/list";
+import { registerHistoryStats } from "./commands/history/stats";
+import { registerHistoryRankings } from "./commands/history/rankings";
+import { registerBlacklistList } from "./commands/blacklist/list";
+import { registerBlacklistAdd } from "./commands/blacklist/add";
+import { registerBlacklistRemove } from "./commands/blacklist/remove";
+import { registerBlacklistCheck } from "./commands/blacklist/check";
 import { registerWizardDeploy } from "./commands/wizard/deploy";
 import { registerWizardStatus } from "./commands/wizard/status";
 import { registerWizardCancel } from "./commands/wizard/cancel";
@@ -83,11 +89,17 @@ export function buildProgram(): Command {
   registerWizardStatus(wizard, cli);
   registerWizardCancel(wizard, cli);
 
-  registerHistoryCommands(program.command("history").description("what we learned about marketplace hosts"), cli);
-  registerBlacklistCommands(
-    program.command("blacklist").description("hosts to leave out of offers and the wizard"),
-    cli,
-  );
+  const history = program.command("history").description("what we learned about marketplace hosts");
+  registerHistorySummary(history, cli);
+  registerHistoryList(history, cli);
+  registerHistoryStats(history, cli);
+  registerHistoryRankings(history, cli);
+
+  const blacklist = program.command("blacklist").description("hosts to leave out of offers and the wizard");
+  registerBlacklistList(blacklist, cli);
+  registerBlacklistAdd(blacklist, cli);
+  registerBlacklistRemove(blacklist, cli);
+  registerBlacklistCheck(blacklist, cli);
   return program;
 }
 

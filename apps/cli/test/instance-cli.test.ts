@@ -116,4 +116,31 @@ describe("dumont instance … against the embedded marketplace", () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('unknown key "colour"');
   });
+
+  it("deploys with the wizard, showing the race, and ends with the SSH command", async () => {
+    const result = await run(["wizard", "deploy", "speed=any", "price=3", "--disk", "10", "--batch-timeout", "3"]);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/Deployment dep_\w+ started \(race\)/);
+    expect(result.stdout).toMatch(/batch 1 .*: running/);
+    expect(result.stdout).toMatch(/Ready in [\d.]+ s\. Connect:\s+ssh -p \d+ root@127\.0\.0\.1/);
+    const id = /Deployment (dep_\w+)/.exec(result.stdout)?.[1] ?? "";
+    const status = await json<{ status: string; winner_instance_id: string }>(["wizard", "status", id]);
+    expect(status.status).toBe("completed");
+    expect((await run(["instance", "delete", status.winner_instance_id])).code).toBe(0);
+
+    const summary = await run(["history", "summary", "--hours", "1"]);
+    expect(summary.stdout).toMatch(/attempts:\s+[1-9]/);
+  });
+
+  it("adds, checks, lists and removes a blacklist entry", async () => {
+    expect((await run(["blacklist", "add", "vast.ai", "424242", "kept failing", "--hours", "2"])).code).toBe(0);
+    expect((await run(["blacklist", "check", "vast.ai", "424242"])).stdout).toContain("is blacklisted: kept failing");
+    expect((await run(["blacklist", "list"])).stdout).toContain("424242");
+    expect((await run(["blacklist", "remove", "vast.ai", "424242"])).code).toBe(0);
+    expect((await run(["blacklist", "check", "vast.ai", "424242"])).stdout).toContain("is not blacklisted");
+    const missing = await run(["blacklist", "remove", "vast.ai", "424242"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("NOT_FOUND");
+  });
 });

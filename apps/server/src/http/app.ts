@@ -103,6 +103,11 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     version: ctx.version,
     replica: ctx.replicaId,
     database: ctx.database.dialect.name,
+    market: ctx.markets.embedded
+      ? { mode: "embedded", simulated: true, note: "SIMULATED local marketplace (no real GPUs, no money)" }
+      : ctx.config.market === "vast"
+        ? { mode: "vast", simulated: false, url: ctx.config.vastUrl }
+        : { mode: ctx.config.market, simulated: false },
     uptime_seconds: Math.round(process.uptime()),
   }));
   app.get("/metrics", { schema: { hide: true } }, async (_request, reply) =>
