@@ -1,37 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawn } from "node:child_process";
 import { statSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { DUMONT_BIN, spawnServer, tempDir, type ServerProcess } from "@dumont/testing";
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { runCli, spawnServer, tempDir, type ServerProcess } from "@dumont/testing";
 
 /** The CLI exactly as a user runs it: the built bin, a real server process, a scratch config dir. */
 describe("dumont CLI against a real server", () => {
   let server: ServerProcess;
   const configHome = tempDir("dumont-cli-config-");
   const run = (args: string[], options: { stdin?: string; env?: Record<string, string> } = {}) =>
-    new Promise<Run>((resolve) => {
-      const child = spawn(process.execPath, [DUMONT_BIN, ...args], {
-        env: {
-          ...process.env,
-          NODE_EXTRA_CA_CERTS: "",
-          XDG_CONFIG_HOME: configHome,
-          DUMONT_API_URL: server.url,
-          DUMONT_TOKEN: "",
-          ...options.env,
-        },
-      });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-      child.stdin.end(options.stdin ?? "");
-      child.on("close", (code) => resolve({ code, stdout, stderr }));
+    runCli(args, {
+      stdin: options.stdin,
+      env: { XDG_CONFIG_HOME: configHome, DUMONT_API_URL: server.url, ...options.env },
     });
 
   beforeAll(async () => {

@@ -1,38 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawn } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { DUMONT_BIN, spawnServer, tempDir, type ServerProcess } from "@dumont/testing";
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { runCli, spawnServer, tempDir, type ServerProcess } from "@dumont/testing";
 
 /** `dumont server` with no key (embedded simulated market), driven only through the CLI. */
 describe("dumont instance … against the embedded marketplace", () => {
   let server: ServerProcess;
   const configHome = tempDir("dumont-cli-config-");
-  const run = (args: string[]) =>
-    new Promise<Run>((resolve) => {
-      const child = spawn(process.execPath, [DUMONT_BIN, ...args], {
-        env: {
-          ...process.env,
-          NODE_EXTRA_CA_CERTS: "",
-          XDG_CONFIG_HOME: configHome,
-          DUMONT_API_URL: server.url,
-          DUMONT_TOKEN: "",
-        },
-      });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-      child.stdin.end();
-      child.on("close", (code) => resolve({ code, stdout, stderr }));
-    });
+  const run = (args: string[]) => runCli(args, { env: { XDG_CONFIG_HOME: configHome, DUMONT_API_URL: server.url } });
   const json = async <T>(args: string[]): Promise<T> => {
     const result = await run(["--json", ...args]);
     if (result.code !== 0) throw new Error(`dumont ${args.join(" ")} failed: ${result.stdout}${result.stderr}`);

@@ -2,3 +2,4 @@
 export * from "./dialects";
 export * from "./test-server";
 export * from "./server-process";
+export * from "./run-cli";

@@ -38,6 +38,17 @@ export interface OfferSearch {
   include_blacklisted?: boolean | undefined;
 }
 
+/** What renting an offer takes (the API body after defaults). */
+export interface NewInstanceBody {
+  offer_id: string;
+  image: string;
+  disk_size: number;
+  label?: string | undefined;
+  bid_price?: number | undefined;
+  env?: Record<string, string> | undefined;
+  onstart?: string | undefined;
+}
+
 /** What the wizard adds when it rents a candidate: its deployment and the offer it came from. */
 export interface WizardCandidate {
   deploymentId: string;
@@ -136,18 +147,7 @@ export class InstanceService {
       .filter((offer) => includeBlacklisted || !offer.isBlacklisted);
   }
 
-  async create(
-    userId: string,
-    body: {
-      offer_id: string;
-      image: string;
-      disk_size: number;
-      label?: string | undefined;
-      bid_price?: number | undefined;
-      env?: Record<string, string> | undefined;
-      onstart?: string | undefined;
-    },
-  ): Promise<InstanceRow> {
+  async create(userId: string, body: NewInstanceBody): Promise<InstanceRow> {
     const market = await this.deps.markets.kindFor(userId);
     const provider = await this.deps.markets.providerFor(userId, market);
     if (body.bid_price !== undefined && !provider.capabilities.supportsInterruptible) {
@@ -162,15 +162,7 @@ export class InstanceService {
 
   private newRow(
     userId: string,
-    body: {
-      offer_id: string;
-      image: string;
-      disk_size: number;
-      label?: string | undefined;
-      bid_price?: number | undefined;
-      env?: Record<string, string> | undefined;
-      onstart?: string | undefined;
-    },
+    body: NewInstanceBody,
     market: MarketKind,
     candidate: WizardCandidate | undefined,
   ): InstanceRow {
@@ -235,10 +227,7 @@ export class InstanceService {
    */
   async createCandidate(
     userId: string,
-    input: {
-      body: { offer_id: string; image: string; disk_size: number; bid_price?: number | undefined };
-      candidate: WizardCandidate;
-    },
+    input: { body: NewInstanceBody; candidate: WizardCandidate },
   ): Promise<InstanceRow | undefined> {
     const row = this.newRow(userId, input.body, input.candidate.market, input.candidate);
     const inserted = await this.deps.deployments.insertCandidate({

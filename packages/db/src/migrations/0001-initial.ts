@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import type { SqlDialect } from "../dialect/sql-dialect";
+import { createControlledTable } from "./controlled-columns";
 
 /** Users, tokens, settings, the event log, and the canary resource. */
 export async function up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void> {
@@ -52,16 +53,7 @@ export async function up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void
   await db.schema.createIndex("events_owner_id").on("events").columns(["owner_id", "id"]).execute();
   await db.schema.createIndex("events_resource").on("events").columns(["resource_id", "id"]).execute();
 
-  await db.schema
-    .createTable("canaries")
-    .addColumn("id", "text", (c) => c.primaryKey())
-    .addColumn("owner_id", "text", (c) => c.notNull().references("users.id").onDelete("cascade"))
-    .addColumn("status", "text", (c) => c.notNull())
-    .addColumn("lease_owner", "text")
-    .addColumn("lease_expires_at", big)
-    .addColumn("next_run_at", big, (c) => c.notNull())
-    .addColumn("created_at", big, (c) => c.notNull())
-    .addColumn("updated_at", big, (c) => c.notNull())
+  await createControlledTable(db, dialect, "canaries")
     .addColumn("steps_total", "integer", (c) => c.notNull())
     .addColumn("steps_done", "integer", (c) => c.notNull())
     .addColumn("step_ms", "integer", (c) => c.notNull())

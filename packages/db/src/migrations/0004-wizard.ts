@@ -1,19 +1,11 @@
 import type { Kysely } from "kysely";
 import type { SqlDialect } from "../dialect/sql-dialect";
+import { createControlledTable } from "./controlled-columns";
 
 /** Wizard deployments, candidate links on instances, and offer claims against double purchases. */
 export async function up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void> {
   const big = dialect.bigIntType;
-  await db.schema
-    .createTable("deployments")
-    .addColumn("id", "text", (c) => c.primaryKey())
-    .addColumn("owner_id", "text", (c) => c.notNull().references("users.id").onDelete("cascade"))
-    .addColumn("status", "text", (c) => c.notNull())
-    .addColumn("lease_owner", "text")
-    .addColumn("lease_expires_at", big)
-    .addColumn("next_run_at", big, (c) => c.notNull())
-    .addColumn("created_at", big, (c) => c.notNull())
-    .addColumn("updated_at", big, (c) => c.notNull())
+  await createControlledTable(db, dialect, "deployments")
     .addColumn("strategy", "text", (c) => c.notNull())
     .addColumn("config", "text", (c) => c.notNull())
     .addColumn("market", "text", (c) => c.notNull())
