@@ -84,6 +84,23 @@ describe("instances on the embedded marketplace", () => {
     expect(running.ssh_command).toMatch(/^ssh -p \d+ root@127\.0\.0\.1$/);
     expect((await get(bob, `/api/v1/instances/${id}`)).statusCode).toBe(404);
 
+    const model = await server.app.inject({
+      method: "POST",
+      url: `/api/v1/instances/${id}/models`,
+      headers: bearer(alice.token),
+      payload: { model: "qwen2.5:0.5b" },
+    });
+    expect(model.statusCode).toBe(200);
+    expect(model.json()).toMatchObject({ success: true, model: "qwen2.5:0.5b" });
+    expect(model.json<{ output: string }>().output).toContain("success");
+    const hostile = await server.app.inject({
+      method: "POST",
+      url: `/api/v1/instances/${id}/models`,
+      headers: bearer(alice.token),
+      payload: { model: "x; touch /tmp/pwned" },
+    });
+    expect(hostile.json<{ error: { code: string } }>().error.code).toBe("VALIDATION_FAILED");
+
     const paused = await server.app.inject({
       method: "POST",
       url: `/api/v1/instances/${id}/pause`,
