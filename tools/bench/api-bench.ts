@@ -39,7 +39,9 @@ export async function benchApi(): Promise<void> {
   const bareAddress = bare.address();
   const barePort = typeof bareAddress === "object" && bareAddress ? bareAddress.port : 0;
 
-  const server = await createServer({ config: loadConfig({ DUMONT_HOME: tempDir(), DUMONT_LOG_LEVEL: "warn", DUMONT_MARKET: "off" }) });
+  const server = await createServer({
+    config: loadConfig({ DUMONT_HOME: tempDir(), DUMONT_LOG_LEVEL: "warn", DUMONT_MARKET: "off" }),
+  });
   const url = await server.app.listen({ port: 0, host: "127.0.0.1" });
   const register = await fetch(`${url}/api/v1/auth/register`, {
     method: "POST",
