@@ -31,6 +31,13 @@ import { registerBlacklistAdd } from "./commands/blacklist/add";
 import { registerBlacklistRemove } from "./commands/blacklist/remove";
 import { registerBlacklistCheck } from "./commands/blacklist/check";
 import { registerWizardDeploy } from "./commands/wizard/deploy";
+import { registerJobCreate } from "./commands/job/create";
+import { registerJobList } from "./commands/job/list";
+import { registerJobStatus } from "./commands/job/status";
+import { registerJobLogs } from "./commands/job/logs";
+import { registerJobCancel } from "./commands/job/cancel";
+import { registerJobWait } from "./commands/job/wait";
+import { registerJobDownload } from "./commands/job/download";
 import { registerWizardStatus } from "./commands/wizard/status";
 import { registerWizardCancel } from "./commands/wizard/cancel";
 
@@ -88,6 +95,15 @@ export function buildProgram(): Command {
   registerWizardDeploy(wizard, cli);
   registerWizardStatus(wizard, cli);
   registerWizardCancel(wizard, cli);
+
+  const job = program.command("job").description("run a command on a rented GPU, then destroy it");
+  registerJobCreate(job, cli);
+  registerJobList(job, cli);
+  registerJobStatus(job, cli);
+  registerJobLogs(job, cli);
+  registerJobCancel(job, cli);
+  registerJobWait(job, cli);
+  registerJobDownload(job, cli);
 
   const history = program.command("history").description("what we learned about marketplace hosts");
   registerHistorySummary(history, cli);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setTimeout as sleep } from "node:timers/promises";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli, spawnServer, tempDir, type ServerProcess } from "@dumont/testing";
 
@@ -29,6 +29,8 @@ describe("dumont instance … against the embedded marketplace", () => {
       DUMONT_HOME: tempDir(),
       DUMONT_MARKET_TIME_SCALE: "0.02",
       DUMONT_INSTANCE_POLL_MS: "200",
+      DUMONT_INSTANCE_IDLE_POLL_MS: "500",
+      DUMONT_JOB_POLL_MS: "300",
     });
     await run(["auth", "register", "gpu@example.com", "correct horse battery"]);
   });
@@ -118,5 +120,44 @@ describe("dumont instance … against the embedded marketplace", () => {
     const missing = await run(["blacklist", "remove", "vast.ai", "424242"]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("NOT_FOUND");
+  });
+
+  it("runs a job end to end: create, wait (exit code follows the job), logs, download", async () => {
+    const created = await json<{ id: string }>([
+      "job",
+      "create",
+      "cli-job",
+      "--command=echo from-the-job; mkdir -p /workspace/output; echo artefact > /workspace/output/a.txt",
+      "--max-price",
+      "3",
+      "--disk",
+      "10",
+      "--env",
+      "GREETING=hello there",
+    ]);
+    const waited = await run(["job", "wait", created.id]);
+    expect(waited.code).toBe(0);
+    expect(waited.stdout).toMatch(/status:\s+completed/);
+    const logs = await run(["job", "logs", created.id, "--tail", "50"]);
+    expect(logs.stdout).toContain("from-the-job");
+    const dir = tempDir();
+    const download = await run(["job", "download", created.id, dir]);
+    expect(download.code).toBe(0);
+    expect(readFileSync(join(dir, "workspace/output/a.txt"), "utf8")).toBe("artefact\n");
+    expect((await run(["job", "list"])).stdout).toContain(created.id);
+
+    const failing = await json<{ id: string }>([
+      "job",
+      "create",
+      "cli-fail",
+      "--command=exit 3",
+      "--max-price",
+      "3",
+      "--disk",
+      "10",
+    ]);
+    const failed = await run(["job", "wait", failing.id]);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toMatch(/exit code:\s+3/);
   });
 });

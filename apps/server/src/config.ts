@@ -33,6 +33,9 @@ const EnvSchema = z.object({
   DUMONT_ORPHAN_GRACE_S: z.coerce.number().min(0).default(120),
   DUMONT_COLLECT_INTERVAL_S: z.coerce.number().positive().default(60),
   DUMONT_INSTANCE_POLL_MS: PositiveInt.default(3000),
+  DUMONT_INSTANCE_IDLE_POLL_MS: PositiveInt.default(30_000),
+  DUMONT_JOB_POLL_MS: PositiveInt.default(2000),
+  DUMONT_CHECKPOINT_EVERY_S: PositiveInt.default(30),
   DUMONT_BOOT_TIMEOUT_S: PositiveInt.default(900),
   DUMONT_VAST_URL: z.url().default("https://console.vast.ai"),
 });
@@ -67,6 +70,9 @@ export interface ServerConfig {
   orphanGraceMs: number;
   collectIntervalMs: number;
   instancePollMs: number;
+  instanceIdlePollMs: number;
+  jobPollMs: number;
+  checkpointEveryMs: number;
   bootTimeoutMs: number;
 }
 
@@ -105,6 +111,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     orphanGraceMs: e.DUMONT_ORPHAN_GRACE_S * 1000,
     collectIntervalMs: e.DUMONT_COLLECT_INTERVAL_S * 1000,
     instancePollMs: e.DUMONT_INSTANCE_POLL_MS,
+    instanceIdlePollMs: e.DUMONT_INSTANCE_IDLE_POLL_MS,
+    jobPollMs: e.DUMONT_JOB_POLL_MS,
+    checkpointEveryMs: e.DUMONT_CHECKPOINT_EVERY_S * 1000,
     bootTimeoutMs: e.DUMONT_BOOT_TIMEOUT_S * 1000,
   };
 }

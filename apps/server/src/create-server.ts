@@ -10,6 +10,7 @@ import {
   SshKeysRepository,
   HistoryRepository,
   DeploymentsRepository,
+  JobsRepository,
   SettingsRepository,
   TokensRepository,
   UsersRepository,
@@ -37,6 +38,8 @@ import { InstanceController } from "./controllers/instance-controller";
 import { OrphanCollector } from "./controllers/orphan-collector";
 import { DeploymentController } from "./controllers/deployment-controller";
 import { WizardService } from "./services/wizard-service";
+import { JobController } from "./controllers/job-controller";
+import { JobService } from "./services/job-service";
 import { LOG_REDACTIONS, buildApp } from "./http/app";
 import { SERVER_VERSION } from "./version";
 
@@ -77,6 +80,7 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     sshKeys: new SshKeysRepository(db),
     history: new HistoryRepository(db),
     deployments: new DeploymentsRepository(db, dialect),
+    jobs: new JobsRepository(db),
   };
   const store = new ControlledStore(db, dialect);
   const box = SecretBox.fromConfig({ secretKey: config.secretKey, home: config.home });
@@ -112,7 +116,7 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     sshKeys,
     history,
     pollMs: config.instancePollMs,
-    idlePollMs: Math.max(config.instancePollMs * 10, 30_000),
+    idlePollMs: config.instanceIdlePollMs,
     bootTimeoutMs: config.bootTimeoutMs,
     drillKillAfterCreate: config.drillKillAfterMachineCreate,
     releaseOfferClaims: (instanceId) => repos.deployments.releaseClaims(instanceId),
@@ -154,10 +158,31 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     wake,
     now,
   });
+  const jobController = new JobController({
+    wizard,
+    instances,
+    instanceRows: repos.instances,
+    deployments: repos.deployments,
+    sshKeys,
+    box,
+    storeDir: join(config.home, "jobs"),
+    pollMs: config.jobPollMs,
+    checkpointEveryMs: config.checkpointEveryMs,
+  });
+  const jobs = new JobService({
+    jobs: repos.jobs,
+    events: repos.events,
+    store,
+    markets,
+    box,
+    controller: jobController,
+    wake,
+    now,
+  });
   const canaryController = new CanaryController(join(config.home, "canaries"), config.drillKillAfterCanaryStep);
   const runner = new ControllerRunner({
     store,
-    controllers: [canaryController, instanceController, deploymentController],
+    controllers: [canaryController, instanceController, deploymentController, jobController],
     owner: replicaId,
     leaseMs: config.leaseMs,
     pollMs: config.pollMs,
@@ -182,6 +207,7 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     models: new ModelInstaller(instances, sshKeys),
     history,
     wizard,
+    jobs,
     orphanCollector,
     runner,
     metrics,

@@ -8,6 +8,7 @@ import type {
   SshKeysRepository,
   HistoryRepository,
   DeploymentsRepository,
+  JobsRepository,
   SettingsRepository,
   TokensRepository,
   UsersRepository,
@@ -25,6 +26,7 @@ import type { SshKeyService } from "./services/ssh-key-service";
 import type { ModelInstaller } from "./services/model-installer";
 import type { HistoryService } from "./services/history-service";
 import type { WizardService } from "./services/wizard-service";
+import type { JobService } from "./services/job-service";
 import type { OrphanCollector } from "./controllers/orphan-collector";
 
 /** Everything a request handler may use, built once per server in `createServer`. No singletons. */
@@ -43,6 +45,7 @@ export interface ServerContext {
     sshKeys: SshKeysRepository;
     history: HistoryRepository;
     deployments: DeploymentsRepository;
+    jobs: JobsRepository;
   };
   store: ControlledStore;
   auth: AuthService;
@@ -55,6 +58,7 @@ export interface ServerContext {
   models: ModelInstaller;
   history: HistoryService;
   wizard: WizardService;
+  jobs: JobService;
   orphanCollector: OrphanCollector;
   runner: ControllerRunner;
   metrics: Metrics;

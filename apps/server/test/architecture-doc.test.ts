@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { CANARY_MACHINE, DEPLOYMENT_MACHINE, ERROR_CODES, INSTANCE_MACHINE, toMermaid } from "@dumont/core";
+import {
+  CANARY_MACHINE,
+  DEPLOYMENT_MACHINE,
+  ERROR_CODES,
+  INSTANCE_MACHINE,
+  JOB_MACHINE,
+  toMermaid,
+} from "@dumont/core";
 
 /** ARCHITECTURE.md must stay true: its diagrams and error table are checked against the code. */
 describe("ARCHITECTURE.md", () => {
@@ -11,6 +18,7 @@ describe("ARCHITECTURE.md", () => {
     ["canary", toMermaid(CANARY_MACHINE)],
     ["instance", toMermaid(INSTANCE_MACHINE)],
     ["deployment", toMermaid(DEPLOYMENT_MACHINE)],
+    ["job", toMermaid(JOB_MACHINE)],
   ])("shows the %s state machine as declared", (_name, diagram) => {
     expect(doc).toContain(diagram);
   });

@@ -7,3 +7,4 @@ export * from "./instance/instance-machine";
 export * from "./api/index";
 export * from "./history/reliability";
 export * from "./wizard/deployment-machine";
+export * from "./job/job-machine";

@@ -14,3 +14,4 @@ export * from "./repositories/instances-repository";
 export * from "./repositories/ssh-keys-repository";
 export * from "./repositories/history-repository";
 export * from "./repositories/deployments-repository";
+export * from "./repositories/jobs-repository";

@@ -183,6 +183,33 @@ export interface OfferClaimsTable {
   claimed_at: number;
 }
 
+export interface JobsTable extends ControlledColumns {
+  name: string;
+  source: string;
+  /** The create request as JSON, without the Hugging Face token. */
+  spec: string;
+  hf_token_sealed: string | null;
+  market: string;
+  attempt: number;
+  /** JSON list of {attempt, instance_id, reason}: one entry per machine the job used. */
+  attempts: string;
+  deployment_id: string | null;
+  instance_id: string | null;
+  exit_code: number | null;
+  outcome: string | null;
+  error: string | null;
+  start_at: number | null;
+  started_at: number | null;
+  run_started_at: number | null;
+  completed_at: number | null;
+  /** Bytes of the machine's job.log already copied into the log store (this attempt). */
+  log_offset: number;
+  price_per_hour: number | null;
+  /** GPU time of earlier attempts, seconds (the current one is counted from run_started_at). */
+  gpu_seconds: number;
+  last_checkpoint_at: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   tokens: TokensTable;
@@ -196,7 +223,8 @@ export interface Database {
   blacklist: BlacklistTable;
   deployments: DeploymentsTable;
   offer_claims: OfferClaimsTable;
+  jobs: JobsTable;
 }
 
 /** Tables driven by the controller runner. */
-export type ControlledTable = "canaries" | "instances" | "deployments";
+export type ControlledTable = "canaries" | "instances" | "deployments" | "jobs";

@@ -18,6 +18,8 @@ import { controllerHandlers } from "../handlers/controller-handlers";
 import { instanceHandlers } from "../handlers/instance-handlers";
 import { historyHandlers } from "../handlers/history-handlers";
 import { wizardHandlers } from "../handlers/wizard-handlers";
+import { jobHandlers } from "../handlers/job-handlers";
+import { registerJobOutputDownload } from "./job-output-download";
 
 /** Paths and fields pino must never print: tokens, passwords, marketplace keys. */
 export const LOG_REDACTIONS = [
@@ -94,9 +96,11 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     ...instanceHandlers(ctx),
     ...historyHandlers(ctx),
     ...wizardHandlers(ctx),
+    ...jobHandlers(ctx),
   };
   registerContractRoutes(app, handlers, ctx.auth);
   registerEventStream(app, ctx);
+  registerJobOutputDownload(app, ctx);
 
   app.get("/health", { schema: { hide: true } }, () => ({
     status: "ok",

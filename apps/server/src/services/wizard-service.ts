@@ -33,7 +33,15 @@ export class WizardService {
     },
   ) {}
 
-  async deploy(userId: string, config: DeployInput): Promise<DeploymentRow> {
+  /**
+   * Starts a race. A caller that must never lose track of it (a job) passes the id it already
+   * recorded; deploying the same id again returns the existing deployment.
+   */
+  async deploy(userId: string, config: DeployInput, id?: string): Promise<DeploymentRow> {
+    if (id !== undefined) {
+      const existing = await this.deps.deployments.findOwned(userId, id);
+      if (existing) return existing;
+    }
     if (config.bid_price !== undefined && config.machine_type !== "interruptible") {
       throw new DumontError({
         code: "VALIDATION_FAILED",
@@ -43,7 +51,7 @@ export class WizardService {
     const market = await this.deps.markets.kindFor(userId);
     const now = this.deps.now();
     const row: DeploymentRow = {
-      id: newId("dep"),
+      id: id ?? newId("dep"),
       owner_id: userId,
       status: DEPLOYMENT_MACHINE.initial,
       lease_owner: null,

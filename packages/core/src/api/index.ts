@@ -4,6 +4,7 @@ import { controllerRoutes } from "./controller-routes";
 import { instanceRoutes } from "./instance-routes";
 import { historyRoutes } from "./history-routes";
 import { wizardRoutes } from "./wizard-routes";
+import { jobRoutes } from "./job-routes";
 
 /** Every API operation by name. The server must implement each one (checked by the compiler). */
 export const API_ROUTES = {
@@ -13,6 +14,7 @@ export const API_ROUTES = {
   ...instanceRoutes,
   ...historyRoutes,
   ...wizardRoutes,
+  ...jobRoutes,
 } as const;
 
 export type ApiRoutes = typeof API_ROUTES;
@@ -26,3 +28,4 @@ export * from "./controller-routes";
 export * from "./instance-routes";
 export * from "./history-routes";
 export * from "./wizard-routes";
+export * from "./job-routes";

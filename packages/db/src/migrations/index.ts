@@ -4,6 +4,7 @@ import * as initial from "./0001-initial";
 import * as instances from "./0002-instances";
 import * as history from "./0003-history";
 import * as wizard from "./0004-wizard";
+import * as jobs from "./0005-jobs";
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void>;
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   "0002-instances": instances,
   "0003-history": history,
   "0004-wizard": wizard,
+  "0005-jobs": jobs,
 };
 
 export function migrationsFor(dialect: SqlDialect): Record<string, Migration> {

@@ -36,6 +36,9 @@ export async function rsync(options: RsyncOptions): Promise<{ stdout: string }> 
     "-o BatchMode=yes",
     "-o LogLevel=ERROR",
     "-o ConnectTimeout=20",
+    // A machine that vanishes mid-copy (spot loss) must fail the copy, not hang it.
+    "-o ServerAliveInterval=5",
+    "-o ServerAliveCountMax=3",
   ].join(" ");
   const remote = (path: string) => `${endpoint.user}@${endpoint.host}:${path}`;
   const args = [

@@ -1,0 +1,156 @@
+import { z } from "zod";
+import { defineRoute } from "./route";
+import { IdParams, Timestamp } from "./common-schemas";
+import { JOB_MACHINE } from "../job/job-machine";
+
+const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name");
+const RemotePath = z
+  .string()
+  .min(1)
+  .max(500)
+  .regex(/^\/[^\0\n]*$/, "an absolute path on the machine");
+
+export const CreateJobBody = z
+  .object({
+    name: z.string().trim().min(1).max(100),
+    source: z.enum(["command", "huggingface", "git"]).default("command"),
+    command: z.string().min(1).max(20_000),
+    hf_repo: z
+      .string()
+      .regex(/^[A-Za-z0-9][\w.-]*(\/[\w.-]+)?$/, "owner/name")
+      .optional(),
+    hf_revision: z.string().min(1).max(100).optional(),
+    hf_token: z
+      .string()
+      .min(1)
+      .max(500)
+      .optional()
+      .describe("stored encrypted; reaches the machine through a 0600 env file"),
+    git_url: z.string().min(1).max(2000).optional(),
+    git_branch: z.string().min(1).max(200).optional(),
+    setup_script: z.string().max(50_000).optional(),
+    pip_packages: z.array(z.string().min(1).max(200)).max(100).default([]),
+    gpu_type: z.string().max(64).optional().describe("e.g. RTX 4090; any GPU when omitted"),
+    num_gpus: z.number().int().min(1).max(8).default(1),
+    use_spot: z.boolean().default(false),
+    disk_size: z.number().int().min(10).max(10_000).default(50),
+    timeout_minutes: z.number().min(0.1).max(1440).default(480).describe("may be fractional (0.5 = 30 s)"),
+    image: z.string().min(1).max(300).default("pytorch/pytorch:2.4.0-cuda12.1-cudnn9-runtime"),
+    output_paths: z.array(RemotePath).max(20).default(["/workspace/output"]),
+    env: z.record(EnvName, z.string().max(10_000)).default({}),
+    max_price: z.number().positive().max(1000).default(2),
+    region: z.string().max(200).default("global"),
+    checkpoint_path: RemotePath.optional().describe("synced while running; restored after a spot interruption"),
+    max_retries: z.number().int().min(0).max(10).default(2),
+    start_at: z.iso.datetime().optional().describe("schedule for later"),
+  })
+  .superRefine((body, ctx) => {
+    if (body.source === "huggingface" && !body.hf_repo)
+      ctx.addIssue({ code: "custom", path: ["hf_repo"], message: "required for source huggingface" });
+    if (body.source === "git" && !body.git_url)
+      ctx.addIssue({ code: "custom", path: ["git_url"], message: "required for source git" });
+  });
+
+export const Job = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    status: z.enum(JOB_MACHINE.statuses),
+    source: z.enum(["command", "huggingface", "git"]),
+    command: z.string(),
+    gpu_type: z.string().nullable(),
+    num_gpus: z.number().int(),
+    use_spot: z.boolean(),
+    attempt: z.number().int(),
+    max_retries: z.number().int(),
+    instance_id: z.string().nullable(),
+    deployment_id: z.string().nullable(),
+    ssh_host: z.string().nullable(),
+    ssh_port: z.number().nullable(),
+    exit_code: z.number().int().nullable(),
+    error_message: z.string().nullable(),
+    created_at: Timestamp,
+    start_at: Timestamp.nullable(),
+    started_at: Timestamp.nullable(),
+    completed_at: Timestamp.nullable(),
+    duration: z.string(),
+    gpu_hours: z.number(),
+    total_cost: z.number(),
+    price_per_hour: z.number().nullable(),
+    output_paths: z.array(z.string()),
+    attempts: z.array(z.object({ attempt: z.number().int(), instance_id: z.string().nullable(), reason: z.string() })),
+  })
+  .meta({ id: "Job" });
+
+export const jobRoutes = {
+  createJob: defineRoute({
+    method: "POST",
+    path: "/api/v1/jobs",
+    summary: "Run a command on a rented GPU, then destroy the machine",
+    tag: "jobs",
+    auth: true,
+    successStatus: 201,
+    body: CreateJobBody,
+    response: Job,
+  }),
+  listJobs: defineRoute({
+    method: "GET",
+    path: "/api/v1/jobs",
+    summary: "Your jobs, newest first",
+    tag: "jobs",
+    auth: true,
+    successStatus: 200,
+    query: z.object({
+      status: z.enum(JOB_MACHINE.statuses).optional(),
+      limit: z.coerce.number().int().min(1).max(500).default(50),
+    }),
+    response: z.object({ jobs: z.array(Job), total: z.number().int() }),
+  }),
+  getJob: defineRoute({
+    method: "GET",
+    path: "/api/v1/jobs/{id}",
+    summary: "One job",
+    tag: "jobs",
+    auth: true,
+    successStatus: 200,
+    params: IdParams,
+    response: Job,
+  }),
+  cancelJob: defineRoute({
+    method: "POST",
+    path: "/api/v1/jobs/{id}/cancel",
+    summary: "Cancel at any stage; the machine is destroyed",
+    tag: "jobs",
+    auth: true,
+    successStatus: 200,
+    params: IdParams,
+    response: Job,
+  }),
+  jobLogs: defineRoute({
+    method: "GET",
+    path: "/api/v1/jobs/{id}/logs",
+    summary: "The job's output so far (kept after the machine is gone)",
+    tag: "jobs",
+    auth: true,
+    successStatus: 200,
+    params: IdParams,
+    query: z.object({
+      tail: z.coerce.number().int().min(1).max(100_000).optional().describe("last N lines"),
+      offset: z.coerce.number().int().min(0).optional().describe("bytes already read (for following)"),
+    }),
+    response: z.object({ job_id: z.string(), logs: z.string(), next_offset: z.number().int(), finished: z.boolean() }),
+  }),
+  jobOutputs: defineRoute({
+    method: "GET",
+    path: "/api/v1/jobs/{id}/outputs",
+    summary: "Files collected from output_paths before the machine was destroyed",
+    tag: "jobs",
+    auth: true,
+    successStatus: 200,
+    params: IdParams,
+    response: z.object({
+      files: z.array(z.object({ path: z.string(), size: z.number().int() })),
+      count: z.number().int(),
+    }),
+  }),
+} as const;

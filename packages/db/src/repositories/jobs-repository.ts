@@ -1,0 +1,32 @@
+import type { Kysely, Selectable } from "kysely";
+import type { Database, JobsTable } from "../schema";
+
+export type JobRow = Selectable<JobsTable>;
+
+export class JobsRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(row: JobRow): Promise<void> {
+    await this.db.insertInto("jobs").values(row).execute();
+  }
+
+  findOwned(ownerId: string, id: string): Promise<JobRow | undefined> {
+    return this.db
+      .selectFrom("jobs")
+      .selectAll()
+      .where("id", "=", id)
+      .where("owner_id", "=", ownerId)
+      .executeTakeFirst();
+  }
+
+  listOwned(ownerId: string, filter: { status?: string | undefined; limit: number }): Promise<JobRow[]> {
+    return this.db
+      .selectFrom("jobs")
+      .selectAll()
+      .where("owner_id", "=", ownerId)
+      .$if(filter.status !== undefined, (q) => q.where("status", "=", filter.status ?? ""))
+      .orderBy("created_at", "desc")
+      .limit(filter.limit)
+      .execute();
+  }
+}
