@@ -4,12 +4,14 @@ import { benchCli } from "./cli-bench";
 import { benchApi } from "./api-bench";
 import { benchMarket } from "./market-bench";
 import { benchWizard } from "./wizard-bench";
+import { benchJobs } from "./jobs-bench";
 
 const BENCHMARKS: Record<string, () => void | Promise<void>> = {
   cli: benchCli,
   api: benchApi,
   market: benchMarket,
   wizard: benchWizard,
+  jobs: benchJobs,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));

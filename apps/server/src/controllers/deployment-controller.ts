@@ -84,9 +84,13 @@ export class DeploymentController implements Controller<DeploymentRow, Deploymen
       min_disk: config.disk_size,
       min_reliability: config.min_reliability,
       order: "price",
-      limit: Math.min(500, Math.max(want, 20)),
+      limit: 500,
     });
+    // Offers other races hold right now are not candidates; ask the market for more instead.
+    const claimed = await this.options.deployments.claimedOffers(row.market);
+    const tried = new Set((await this.options.deployments.candidates(row.id)).map((c) => c.offer_id));
     const ranked: RankedOffer[] = offers
+      .filter((offer) => !claimed.has(offer.id) && !tried.has(offer.id))
       .map((offer) => ({
         offer,
         score: candidateScore({
@@ -105,6 +109,7 @@ export class DeploymentController implements Controller<DeploymentRow, Deploymen
     }
     await ctx.transition("creating", `${ranked.length} candidates ranked`, {
       candidates: JSON.stringify(ranked),
+      next_candidate: 0,
       offers_found: offers.length,
     });
     return { requeueInMs: 0 };
@@ -140,6 +145,13 @@ export class DeploymentController implements Controller<DeploymentRow, Deploymen
       await ctx.patch({ next_candidate: next });
     }
     if (launched === 0) {
+      // Everything ranked was taken by other races meanwhile: rank again (at most once per batch).
+      if (row.batch < config.max_batches && ranked.length > 0) {
+        await ctx.transition("searching", "every ranked offer was taken by another race; searching again", {
+          batch,
+        });
+        return { requeueInMs: 0 };
+      }
       return this.raceLost(row, ctx, "every remaining offer is taken by another deployment or none is left");
     }
     await ctx.transition("waiting", `batch ${batch}: ${launched} machine(s) racing`, {

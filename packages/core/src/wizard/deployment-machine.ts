@@ -14,7 +14,7 @@ export const DEPLOYMENT_MACHINE = defineStateMachine({
   terminal: ["completed", "failed", "cancelled"],
   transitions: {
     searching: ["creating", "cleanup"],
-    creating: ["waiting", "cleanup"],
+    creating: ["waiting", "searching", "cleanup"],
     waiting: ["creating", "ready", "cleanup"],
     ready: ["cleanup"],
     cleanup: ["completed", "failed", "cancelled"],

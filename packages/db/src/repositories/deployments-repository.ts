@@ -73,6 +73,12 @@ export class DeploymentsRepository {
     }
   }
 
+  /** Offers live candidates hold on this market right now. */
+  async claimedOffers(market: string): Promise<Set<string>> {
+    const rows = await this.db.selectFrom("offer_claims").select("offer_id").where("market", "=", market).execute();
+    return new Set(rows.map((r) => r.offer_id));
+  }
+
   /** Frees the offers an instance held (when it is destroyed or failed). */
   async releaseClaims(instanceId: string): Promise<void> {
     await this.db.deleteFrom("offer_claims").where("instance_id", "=", instanceId).execute();
