@@ -126,6 +126,25 @@ describe("jobs on the embedded marketplace", () => {
     expect(await machinesLeft()).toEqual([]);
   });
 
+  it("passes hostile git URLs, branches and pip names as plain arguments", async () => {
+    const marker = `/tmp/dumont-pwned-${Date.now()}`;
+    const pip = await create({
+      name: "hostile-pip",
+      command: "true",
+      pip_packages: [`x; touch ${marker}-pip`, `$(touch ${marker}-pip2)`],
+    });
+    const git = await create({
+      name: "hostile-git",
+      source: "git",
+      git_url: `http://127.0.0.1:9/repo.git; touch ${marker}-git`,
+      git_branch: `main\n\`touch ${marker}-branch\``,
+      command: "true",
+    });
+    for (const id of [pip, git]) expect((await waitFor(id)).status).toBe("failed");
+    for (const suffix of ["-pip", "-pip2", "-git", "-branch"]) expect(existsSync(marker + suffix)).toBe(false);
+    expect(await machinesLeft()).toEqual([]);
+  });
+
   it("fails with the command's exit code", async () => {
     const job = await waitFor(await create({ name: "fails", command: "echo about to fail; exit 7" }));
     expect(job).toMatchObject({ status: "failed", exit_code: 7 });
