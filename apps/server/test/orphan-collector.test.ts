@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { startMarketplace, type RunningMarketplace } from "@dumont/marketplace";
 import { VastProvider } from "@dumont/providers";
 import { spawnServer, tempDir, type ServerProcess } from "@dumont/testing";
-import { api, waitFor } from "./process-client";
+import { api, externalMarketEnv, registerOn, waitFor } from "./process-client";
 
 /**
  * A server SIGKILLed between "the marketplace rented a machine" and "we recorded it" must not
@@ -20,22 +20,10 @@ describe("orphan collector", () => {
   it("destroys a machine created just before a crash", async () => {
     market = await startMarketplace({ dataDir: tempDir(), seed: 3, timeScale: 0.02 });
     const provider = new VastProvider({ baseUrl: market.url, apiKey: market.apiKey, simulated: true, backoffMs: 50 });
-    const env = {
-      DUMONT_HOME: tempDir(),
-      DUMONT_MARKET: "vast",
-      DUMONT_VAST_URL: market.url,
-      VAST_API_KEY: market.apiKey,
-      DUMONT_LEASE_MS: "1000",
-      DUMONT_POLL_MS: "100",
-      DUMONT_ORPHAN_GRACE_S: "1",
-      DUMONT_COLLECT_INTERVAL_S: "1",
-    };
+    const env = externalMarketEnv(market, tempDir(), { DUMONT_ORPHAN_GRACE_S: "1" });
     const doomed = await spawnServer({ ...env, DUMONT_DRILL_KILL_AFTER_MACHINE_CREATE: "1" });
     processes.push(doomed);
-    const { body: session } = await api<{ token: string }>(`${doomed.url}/api/v1/auth/register`, {
-      method: "POST",
-      body: { email: "orphan@example.com", password: "correct horse battery" },
-    });
+    const session = { token: await registerOn(doomed.url, "orphan@example.com") };
     const { body: offers } = await api<{ offers: { id: string }[] }>(
       `${doomed.url}/api/v1/instances/offers?max_price=3`,
       { token: session.token },

@@ -40,3 +40,33 @@ export interface EventView {
   to_status: string;
   actor: string;
 }
+
+/**
+ * Environment for a server process driving a marketplace that runs outside it (as Vast.ai does),
+ * with fast leases and polls so crash tests take seconds.
+ */
+export function externalMarketEnv(
+  market: { url: string; apiKey: string },
+  home: string,
+  overrides: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    DUMONT_HOME: home,
+    DUMONT_MARKET: "vast",
+    DUMONT_VAST_URL: market.url,
+    VAST_API_KEY: market.apiKey,
+    DUMONT_LEASE_MS: "1000",
+    DUMONT_POLL_MS: "100",
+    DUMONT_COLLECT_INTERVAL_S: "1",
+    ...overrides,
+  };
+}
+
+/** Registers a user on a server process and returns its session token. */
+export async function registerOn(url: string, email: string): Promise<string> {
+  const { body } = await api<{ token: string }>(`${url}/api/v1/auth/register`, {
+    method: "POST",
+    body: { email, password: "correct horse battery" },
+  });
+  return body.token;
+}

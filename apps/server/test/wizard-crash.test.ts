@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { startMarketplace, type RunningMarketplace } from "@dumont/marketplace";
 import { VastProvider } from "@dumont/providers";
 import { spawnServer, tempDir, type ServerProcess } from "@dumont/testing";
-import { api, waitFor } from "./process-client";
+import { api, externalMarketEnv, registerOn, waitFor } from "./process-client";
 
 interface DeploymentBody {
   id: string;
@@ -27,23 +27,10 @@ describe("wizard crash and resume", () => {
   it("keeps only the winner after a SIGKILL mid-race", async () => {
     market = await startMarketplace({ dataDir: tempDir(), seed: 5, profile: "flaky", timeScale: 0.05 });
     const provider = new VastProvider({ baseUrl: market.url, apiKey: market.apiKey, simulated: true, backoffMs: 50 });
-    const env = {
-      DUMONT_HOME: tempDir(),
-      DUMONT_MARKET: "vast",
-      DUMONT_VAST_URL: market.url,
-      VAST_API_KEY: market.apiKey,
-      DUMONT_LEASE_MS: "1000",
-      DUMONT_POLL_MS: "100",
-      DUMONT_INSTANCE_POLL_MS: "200",
-      DUMONT_ORPHAN_GRACE_S: "2",
-      DUMONT_COLLECT_INTERVAL_S: "1",
-    };
+    const env = externalMarketEnv(market, tempDir(), { DUMONT_INSTANCE_POLL_MS: "200", DUMONT_ORPHAN_GRACE_S: "2" });
     const first = await spawnServer(env);
     processes.push(first);
-    const { body: session } = await api<{ token: string }>(`${first.url}/api/v1/auth/register`, {
-      method: "POST",
-      body: { email: "race@example.com", password: "correct horse battery" },
-    });
+    const session = { token: await registerOn(first.url, "race@example.com") };
     const { body: started } = await api<DeploymentBody>(`${first.url}/api/v1/wizard/deploy`, {
       method: "POST",
       token: session.token,

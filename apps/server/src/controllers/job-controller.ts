@@ -76,9 +76,9 @@ export class JobController implements Controller<JobRow, JobStatus> {
     }
     switch (status) {
       case "pending":
-        return this.provision(row, spec, ctx);
+        return this.provision(row, ctx);
       case "provisioning":
-        return this.awaitMachine(row, ctx);
+        return this.awaitMachine(row, spec, ctx);
       case "setting_up":
       case "running":
         return this.follow(row, spec, ctx);
@@ -100,15 +100,15 @@ export class JobController implements Controller<JobRow, JobStatus> {
     return row.started_at !== null && ctx.now() - row.started_at > spec.timeout_minutes * 60_000;
   }
 
-  private async provision(row: JobRow, _spec: JobSpec, ctx: Ctx): Promise<ReconcileResult> {
+  private async provision(row: JobRow, ctx: Ctx): Promise<ReconcileResult> {
     if (row.start_at !== null && row.start_at > ctx.now())
       return { requeueInMs: Math.min(row.start_at - ctx.now(), 60_000) };
     await ctx.transition("provisioning", `attempt ${row.attempt}: looking for a machine`);
     return { requeueInMs: 0 };
   }
 
-  private async awaitMachine(row: JobRow, ctx: Ctx): Promise<ReconcileResult> {
-    if (!row.deployment_id) return this.startRace(row, JSON.parse(row.spec) as JobSpec, ctx);
+  private async awaitMachine(row: JobRow, spec: JobSpec, ctx: Ctx): Promise<ReconcileResult> {
+    if (!row.deployment_id) return this.startRace(row, spec, ctx);
     const deployment = await this.options.deployments.findOwned(row.owner_id, row.deployment_id);
     const status = deployment?.status as DeploymentStatus | undefined;
     if (!deployment || !status) return this.stopFailed(ctx, "the deployment disappeared");
@@ -119,7 +119,6 @@ export class JobController implements Controller<JobRow, JobStatus> {
     const instance = await this.options.instanceRows.findById(deployment.winner_instance_id);
     if (!instance?.ssh_host || !instance.ssh_port) return this.stopFailed(ctx, "the machine has no SSH endpoint");
     const remote = await this.remote(instance);
-    const spec = JSON.parse(row.spec) as JobSpec;
     try {
       if (row.attempt > 1 && spec.checkpoint_path) {
         // pull() keeps the remote path under the checkpoint store; restore from the same place.
