@@ -19,22 +19,11 @@ import {
 import { InstanceSshServer } from "../ssh/instance-ssh-server";
 import { generateEd25519KeyPair } from "../ssh/host-key";
 import { Billing } from "./billing";
-import { assertPhaseChange, holdsGpus, vastStateOf, type Instance, type Phase } from "./instance";
+import { assertPhaseChange, holdsGpus, vastStateOf, type Instance, type LaunchSpec, type Phase } from "./instance";
 import { PhantomRenters } from "./phantom-renters";
 
 /** A create request after the HTTP layer validated it (vast-api.md §3.2). */
-export interface CreateRequest {
-  image: string;
-  diskGb: number;
-  label: string | null;
-  onstart: string | null;
-  env: Record<string, string>;
-  extraEnv: [string, string][];
-  exposedPorts: number[];
-  runtype: string;
-  args: string[] | null;
-  /** Interruptible bid ($/h), null for on-demand. */
-  bid: number | null;
+export interface CreateRequest extends LaunchSpec {
   targetState: "running" | "stopped";
   cancelUnavail: boolean;
 }

@@ -76,13 +76,8 @@ export interface InstanceSshKey {
   publicKey: string;
 }
 
-/** A rented instance (vast-api.md §6.2) with the simulator's bookkeeping. */
-export interface Instance {
-  id: number;
-  account: Account;
-  slot: OfferSlot;
-  machine: Machine;
-  numGpus: number;
+/** What a create asks the instance to run: kept on the instance as Vast echoes it back. */
+export interface LaunchSpec {
   image: string;
   diskGb: number;
   label: string | null;
@@ -97,6 +92,15 @@ export interface Instance {
   args: string[] | null;
   /** Interruptible bid in $/h, null for on-demand. */
   bid: number | null;
+}
+
+/** A rented instance (vast-api.md §6.2) with the simulator's bookkeeping. */
+export interface Instance extends LaunchSpec {
+  id: number;
+  account: Account;
+  slot: OfferSlot;
+  machine: Machine;
+  numGpus: number;
   /** On-demand $/h locked at rent time. */
   dphBase: number;
   storageCostPerGbMonth: number;

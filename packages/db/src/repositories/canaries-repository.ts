@@ -20,10 +20,6 @@ export class CanariesRepository {
       .executeTakeFirst();
   }
 
-  findById(id: string): Promise<CanaryRow | undefined> {
-    return this.db.selectFrom("canaries").selectAll().where("id", "=", id).executeTakeFirst();
-  }
-
   listOwned(ownerId: string): Promise<CanaryRow[]> {
     return this.db
       .selectFrom("canaries")

@@ -61,8 +61,4 @@ export class InstancesRepository {
       })
       .execute();
   }
-
-  listOrphans() {
-    return this.db.selectFrom("orphans").selectAll().orderBy("id").execute();
-  }
 }
