@@ -14,20 +14,20 @@ import type {
   UsersRepository,
 } from "@dumont/db";
 import type { ServerConfig } from "./config";
-import type { AuthService } from "./services/auth-service";
-import type { SettingsService } from "./services/settings-service";
-import type { BalanceService } from "./services/balance-service";
-import type { CanaryController } from "./controllers/canary-controller";
+import type { AuthService } from "./auth/auth-service";
+import type { SettingsService } from "./account/settings-service";
+import type { BalanceService } from "./account/balance-service";
+import type { CanaryController } from "./canary/canary-controller";
 import type { ControllerRunner } from "./controllers/controller-runner";
 import type { Metrics } from "./http/metrics";
 import type { MarketRegistry } from "./market/market-registry";
-import type { InstanceService } from "./services/instance-service";
-import type { SshKeyService } from "./services/ssh-key-service";
-import type { ModelInstaller } from "./services/model-installer";
-import type { HistoryService } from "./services/history-service";
-import type { WizardService } from "./services/wizard-service";
-import type { JobService } from "./services/job-service";
-import type { OrphanCollector } from "./controllers/orphan-collector";
+import type { InstanceService } from "./instances/instance-service";
+import type { SshKeyService } from "./account/ssh-key-service";
+import type { ModelInstaller } from "./instances/model-installer";
+import type { HistoryService } from "./history/history-service";
+import type { WizardService } from "./wizard/wizard-service";
+import type { JobService } from "./jobs/job-service";
+import type { OrphanCollector } from "./instances/orphan-collector";
 
 /** Everything a request handler may use, built once per server in `createServer`. No singletons. */
 export interface ServerContext {

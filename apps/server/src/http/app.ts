@@ -11,15 +11,16 @@ import type { ServerContext } from "../server-context";
 import type { Handlers } from "./handler-types";
 import { sendError } from "./error-handler";
 import { registerContractRoutes } from "./register-routes";
-import { registerEventStream } from "./events-stream";
-import { authHandlers } from "../handlers/auth-handlers";
-import { accountHandlers } from "../handlers/account-handlers";
-import { controllerHandlers } from "../handlers/controller-handlers";
-import { instanceHandlers } from "../handlers/instance-handlers";
-import { historyHandlers } from "../handlers/history-handlers";
-import { wizardHandlers } from "../handlers/wizard-handlers";
-import { jobHandlers } from "../handlers/job-handlers";
-import { registerJobOutputDownload } from "./job-output-download";
+import { registerEventStream } from "../events/events-stream";
+import { authHandlers } from "../auth/auth-handlers";
+import { accountHandlers } from "../account/account-handlers";
+import { canaryHandlers } from "../canary/canary-handlers";
+import { eventHandlers } from "../events/event-handlers";
+import { instanceHandlers } from "../instances/instance-handlers";
+import { historyHandlers } from "../history/history-handlers";
+import { wizardHandlers } from "../wizard/wizard-handlers";
+import { jobHandlers } from "../jobs/job-handlers";
+import { registerJobOutputDownload } from "../jobs/job-output-download";
 
 /** Paths and fields pino must never print: tokens, passwords, marketplace keys. */
 export const LOG_REDACTIONS = [
@@ -92,7 +93,8 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   const handlers: Handlers = {
     ...authHandlers(ctx),
     ...accountHandlers(ctx),
-    ...controllerHandlers(ctx),
+    ...canaryHandlers(ctx),
+    ...eventHandlers(ctx),
     ...instanceHandlers(ctx),
     ...historyHandlers(ctx),
     ...wizardHandlers(ctx),

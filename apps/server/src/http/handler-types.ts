@@ -1,7 +1,7 @@
 import type { FastifyRequest } from "fastify";
 import type { z } from "zod";
 import type { ApiRoutes, RouteDefinition, RouteName, RouteParsedInput } from "@dumont/core";
-import type { Principal } from "../services/auth-service";
+import type { Principal } from "../auth/auth-service";
 
 export type HandlerContext<R extends RouteDefinition> = R["auth"] extends true
   ? { principal: Principal; request: FastifyRequest }

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
 import { API_ROUTES, ErrorBody, type RouteDefinition, type RouteName } from "@dumont/core";
 import type { Handlers } from "./handler-types";
-import type { AuthService, Principal } from "../services/auth-service";
+import type { AuthService, Principal } from "../auth/auth-service";
 
 declare module "fastify" {
   interface FastifyRequest {

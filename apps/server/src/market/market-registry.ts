@@ -1,6 +1,6 @@
 import { DumontError } from "@dumont/core";
 import { VastProvider, type Provider } from "@dumont/providers";
-import type { SettingsService } from "../services/settings-service";
+import type { SettingsService } from "../account/settings-service";
 
 /** Where a user's machines are rented. Stored on each instance so it is driven by the same account. */
 export type MarketKind = "embedded" | "server" | "user";

@@ -1,10 +1,10 @@
 import { INSTANCE_MACHINE, assertNever, isDumontError, type FailureStage, type InstanceStatus } from "@dumont/core";
 import type { InstanceRow } from "@dumont/db";
 import { sshExec, type Machine, type Provider } from "@dumont/providers";
-import type { Controller, ReconcileContext, ReconcileResult } from "./controller";
+import type { Controller, ReconcileContext, ReconcileResult } from "../controllers/controller";
 import type { MarketKind, MarketRegistry } from "../market/market-registry";
-import type { SshKeyService } from "../services/ssh-key-service";
-import type { HistoryService } from "../services/history-service";
+import type { SshKeyService } from "../account/ssh-key-service";
+import type { HistoryService } from "../history/history-service";
 
 export interface InstanceControllerOptions {
   markets: MarketRegistry;

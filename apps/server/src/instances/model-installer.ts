@@ -1,7 +1,7 @@
 import { DumontError } from "@dumont/core";
 import { sshExec, shellQuote } from "@dumont/providers";
-import type { InstanceService } from "./instance-service";
-import type { SshKeyService } from "./ssh-key-service";
+import type { InstanceService } from "../instances/instance-service";
+import type { SshKeyService } from "../account/ssh-key-service";
 
 const OUTPUT_LIMIT = 20_000;
 

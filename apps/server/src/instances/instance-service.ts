@@ -8,7 +8,7 @@ import {
   type ReliabilityStatus,
   type SpeedTier,
 } from "@dumont/core";
-import type { HistoryService } from "./history-service";
+import type { HistoryService } from "../history/history-service";
 import type {
   ControlledStore,
   DeploymentsRepository,
@@ -19,7 +19,7 @@ import type {
 import { countriesFor, type Offer, type OfferQuery } from "@dumont/providers";
 import type { MarketDescription, MarketKind, MarketRegistry } from "../market/market-registry";
 import { newId } from "../security/tokens";
-import { OUR_LABEL_PREFIX } from "../controllers/orphan-collector";
+import { OUR_LABEL_PREFIX } from "../instances/orphan-collector";
 
 export interface OfferSearch {
   gpu_name?: string | undefined;

@@ -15,10 +15,10 @@ import {
 } from "@dumont/core";
 import type { DeploymentsRepository, InstanceRow, InstancesRepository, JobRow } from "@dumont/db";
 import type { z } from "zod";
-import type { Controller, ReconcileContext, ReconcileResult } from "./controller";
-import type { InstanceService } from "../services/instance-service";
-import type { SshKeyService } from "../services/ssh-key-service";
-import type { WizardService } from "../services/wizard-service";
+import type { Controller, ReconcileContext, ReconcileResult } from "../controllers/controller";
+import type { InstanceService } from "../instances/instance-service";
+import type { SshKeyService } from "../account/ssh-key-service";
+import type { WizardService } from "../wizard/wizard-service";
 import type { SecretBox } from "../security/secret-box";
 import { buildJobFiles } from "../jobs/job-script";
 import { JobRemote } from "../jobs/job-remote";

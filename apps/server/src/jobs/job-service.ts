@@ -6,7 +6,7 @@ import type { z } from "zod";
 import type { CreateJobBody } from "@dumont/core";
 import type { MarketRegistry } from "../market/market-registry";
 import type { SecretBox } from "../security/secret-box";
-import type { JobController } from "../controllers/job-controller";
+import type { JobController } from "../jobs/job-controller";
 import { newId } from "../security/tokens";
 import { iso, isoOrNull } from "../server-context";
 

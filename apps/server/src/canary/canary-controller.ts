@@ -2,8 +2,8 @@ import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CANARY_MACHINE, assertNever, type CanaryStatus } from "@dumont/core";
 import type { CanaryRow } from "@dumont/db";
-import type { Controller, ReconcileContext, ReconcileResult } from "./controller";
-import { interruptibleSleep } from "./controller-runner";
+import type { Controller, ReconcileContext, ReconcileResult } from "../controllers/controller";
+import { interruptibleSleep } from "../controllers/controller-runner";
 
 const NOW: ReconcileResult = { requeueInMs: 0 };
 

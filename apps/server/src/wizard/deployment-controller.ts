@@ -11,10 +11,10 @@ import type { ControlledStore, DeploymentRow, DeploymentsRepository, InstanceRow
 import { sshExec, shellQuote, type Offer } from "@dumont/providers";
 import { type z } from "zod";
 import { DeployBody } from "@dumont/core";
-import type { Controller, ReconcileContext, ReconcileResult } from "./controller";
-import type { InstanceService } from "../services/instance-service";
-import type { SshKeyService } from "../services/ssh-key-service";
-import type { HistoryService } from "../services/history-service";
+import type { Controller, ReconcileContext, ReconcileResult } from "../controllers/controller";
+import type { InstanceService } from "../instances/instance-service";
+import type { SshKeyService } from "../account/ssh-key-service";
+import type { HistoryService } from "../history/history-service";
 import type { MarketKind } from "../market/market-registry";
 
 export type DeployConfig = z.output<typeof DeployBody>;

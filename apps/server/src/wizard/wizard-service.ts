@@ -12,9 +12,9 @@ import { REGIONS } from "@dumont/providers";
 import type { z } from "zod";
 import type { DeployBody } from "@dumont/core";
 import type { MarketRegistry } from "../market/market-registry";
-import type { InstanceService } from "./instance-service";
+import type { InstanceService } from "../instances/instance-service";
 import { newId } from "../security/tokens";
-import { parseConfig } from "../controllers/deployment-controller";
+import { parseConfig } from "../wizard/deployment-controller";
 import { iso } from "../server-context";
 
 type DeployInput = z.output<typeof DeployBody>;

@@ -2,8 +2,8 @@ import type { FastifyInstance } from "fastify";
 import { type z } from "zod";
 import { EventsQuery } from "@dumont/core";
 import type { ServerContext } from "../server-context";
-import { eventView } from "../handlers/controller-handlers";
-import { authenticateHook } from "./register-routes";
+import { eventView } from "./event-handlers";
+import { authenticateHook } from "../http/register-routes";
 
 const POLL_MS = 500;
 const HEARTBEAT_MS = 15_000;

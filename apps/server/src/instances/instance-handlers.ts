@@ -1,6 +1,6 @@
 import type { InstanceStatus } from "@dumont/core";
 import type { InstanceRow, SshKeyRow } from "@dumont/db";
-import type { AnnotatedOffer } from "../services/instance-service";
+import type { AnnotatedOffer } from "../instances/instance-service";
 import type { HandlersFor } from "../http/handler-types";
 import { iso, isoOrNull, type ServerContext } from "../server-context";
 

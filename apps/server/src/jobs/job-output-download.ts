@@ -2,7 +2,7 @@ import { createReadStream, statSync } from "node:fs";
 import { basename } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { ServerContext } from "../server-context";
-import { authenticateHook } from "./register-routes";
+import { authenticateHook } from "../http/register-routes";
 
 /** `GET /api/v1/jobs/{id}/outputs/<path>`: one collected file, streamed as bytes. */
 export function registerJobOutputDownload(app: FastifyInstance, ctx: ServerContext): void {

@@ -1,6 +1,6 @@
 import type { HandlersFor } from "../http/handler-types";
 import type { ServerContext } from "../server-context";
-import type { SettingsView } from "../services/settings-service";
+import type { SettingsView } from "../account/settings-service";
 
 export function accountHandlers(ctx: ServerContext): HandlersFor<"getSettings" | "updateSettings" | "getBalance"> {
   return {
