@@ -10,6 +10,12 @@ export const ERROR_CODES = {
   UNAUTHENTICATED: { status: 401, meaning: "No valid token: missing, unknown, expired or revoked." },
   INVALID_CREDENTIALS: { status: 401, meaning: "Email or password is wrong." },
   INSUFFICIENT_CREDIT: { status: 402, meaning: "The marketplace account has too little credit." },
+  SPENDING_CAP_REACHED: {
+    status: 402,
+    meaning: "Your spending cap on the server's marketplace account is reached; ask the operator to raise it.",
+  },
+  FORBIDDEN: { status: 403, meaning: "Your role does not allow this (operator only)." },
+  REGISTRATION_CLOSED: { status: 403, meaning: "This server does not accept new accounts without an invite." },
   NOT_FOUND: { status: 404, meaning: "No such resource, or it belongs to someone else." },
   ROUTE_NOT_FOUND: { status: 404, meaning: "No such API path." },
   EMAIL_TAKEN: { status: 409, meaning: "An account with this email already exists." },
