@@ -105,6 +105,14 @@ describe.each(dialects)("secrets never reach the logs or the database in clear (
       "UNAUTHENTICATED",
     );
     await app.inject({ method: "GET", url: "/api/v1/auth/me", headers: { authorization: `Basic ${token}` } });
+
+    // Tokens in query strings (as a browser's EventSource must send them): the URL is logged on
+    // every request, so each of these would print a credential verbatim without redaction.
+    for (const url of queryStringUrls(token, apiKey)) {
+      const response = await app.inject({ method: "GET", url });
+      expect(response.statusCode).toBeGreaterThanOrEqual(400);
+      expect(response.statusCode).toBeLessThan(500);
+    }
   });
   afterAll(async () => {
     await inproc?.close();
@@ -144,6 +152,20 @@ describe.each(dialects)("secrets never reach the logs or the database in clear (
     expect(text).not.toContain(apiKey.slice(4));
     expect(text).not.toContain(VAST_KEY);
     expect(text).not.toContain("vastsecret");
+  });
+
+  it("request URLs are logged with query-string credentials redacted, the rest kept", () => {
+    const urls = logLines
+      .map((line) => (JSON.parse(line) as { req?: { url?: string } }).req?.url)
+      .filter((url): url is string => url !== undefined);
+    expect(urls).toContain("/api/v1/events/stream?token=[redacted]");
+    expect(urls).toContain("/api/v1/events/stream?resource=canaries%3Ax&access_token=[redacted]&after=0");
+    expect(urls).toContain("/api/v1/auth/me?api_key=[redacted]");
+    expect(urls).toContain("/api/v1/auth/me?key=[redacted]");
+    expect(urls).toContain("/api/v1/auth/me?whatever=[redacted]");
+    expect(urls).toContain("/api/v1/auth/me?t=[redacted]");
+    expect(urls).toContain("/api/v1/instances/[redacted]");
+    expect(urls).toContain("/api/v1/auth/me?hf_token=[redacted]&vast_api_key=[redacted]");
   });
 
   it("LOG_REDACTIONS hides the fields that would carry secrets if a log call included them", () => {
@@ -197,3 +219,19 @@ describe.each(dialects)("secrets never reach the logs or the database in clear (
     }
   });
 });
+
+/** Requests that carry a credential in the URL, in every shape a client might use. */
+function queryStringUrls(token: string, apiKey: string): string[] {
+  return [
+    `/api/v1/events/stream?token=${token}`,
+    `/api/v1/events/stream?resource=canaries%3Ax&access_token=${token}&after=0`,
+    `/api/v1/auth/me?api_key=${apiKey}`,
+    `/api/v1/auth/me?key=${apiKey}`,
+    // Any parameter whose value is one of our tokens, whatever its name (also percent-encoded).
+    `/api/v1/auth/me?whatever=${apiKey}`,
+    `/api/v1/auth/me?t=${encodeURIComponent(token).replace("_", "%5F")}`,
+    // A token pasted into the path.
+    `/api/v1/instances/${token}`,
+    `/api/v1/auth/me?hf_token=${VAST_KEY}&vast_api_key=${VAST_KEY}`,
+  ];
+}

@@ -21,6 +21,7 @@ import { historyHandlers } from "../history/history-handlers";
 import { wizardHandlers } from "../wizard/wizard-handlers";
 import { jobHandlers } from "../jobs/job-handlers";
 import { registerJobOutputDownload } from "../jobs/job-output-download";
+import { requestLogView } from "./redact-url";
 
 /** Paths and fields pino must never print: tokens, passwords, marketplace keys. */
 export const LOG_REDACTIONS = [
@@ -37,7 +38,9 @@ export const LOG_REDACTIONS = [
 /** Builds the HTTP app over a context. Tests call `app.inject()` on it; `startServer` listens. */
 export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   // pino's Logger is wider than fastify's logger type; widening it here keeps the app's type plain.
-  const logger: FastifyBaseLogger = ctx.logger;
+  // The request serializer redacts credentials in query strings (pino's path redaction cannot
+  // reach inside the URL string); fastify keeps a logger instance's own serializers.
+  const logger: FastifyBaseLogger = ctx.logger.child({}, { serializers: { req: requestLogView } });
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: ctx.config.bodyLimit,
