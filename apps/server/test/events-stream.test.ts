@@ -220,6 +220,65 @@ describe("GET /api/v1/events/stream (server-sent events over a real socket)", ()
     for (const connection of [aliceStream, bobAll, bobFiltered, resumed]) connection.close();
   });
 
+  it("a stream ends with an error event once its token is revoked, and delivers nothing after", async () => {
+    const key = await inproc.app.inject({
+      method: "POST",
+      url: "/api/v1/auth/api-keys",
+      headers: bearer(alice.token),
+      payload: { name: "sse revoke" },
+    });
+    expect(key.statusCode).toBe(201);
+    const apiKey = key.json<{ id: string; key: string }>();
+    const connection = await openStream(`${baseUrl}/api/v1/events/stream`, bearer(apiKey.key));
+    open.push(connection);
+    expect(connection.status).toBe(200);
+    await connection.readUntil((frames) => frames.length > 0, 5_000);
+
+    const revoked = await inproc.app.inject({
+      method: "DELETE",
+      url: `/api/v1/auth/api-keys/${apiKey.id}`,
+      headers: bearer(alice.token),
+    });
+    expect(revoked.statusCode).toBe(200);
+    // Work that happens after the revocation must not reach the revoked stream.
+    const created = await inproc.app.inject({
+      method: "POST",
+      url: "/api/v1/canaries",
+      headers: bearer(alice.token),
+      payload: { steps: 1, step_ms: 10 },
+    });
+    expect(created.statusCode).toBe(201);
+    const canaryId = created.json<{ id: string }>().id;
+
+    await connection.readUntil((frames) => frames.some((f) => f.event === "error"), 8_000);
+    const errorFrame = connection.frames.find((f) => f.event === "error");
+    expect(JSON.parse(errorFrame?.data ?? "{}")).toMatchObject({ error: { code: "UNAUTHENTICATED" } });
+    expect(JSON.stringify(connection.frames)).not.toContain(canaryId);
+    // The server closed the stream: reading returns at once (an open idle stream would block
+    // until its 15 s heartbeat) and brings nothing more.
+    const before = connection.frames.length;
+    const started = Date.now();
+    await connection.readFor(3_000);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(connection.frames.length).toBe(before);
+    connection.close();
+  });
+
+  it("an idle stream whose session is logged out is closed within a few seconds", async () => {
+    const session = await registerAccount(inproc.app, "sselogout");
+    const connection = await openStream(`${baseUrl}/api/v1/events/stream`, bearer(session.token));
+    open.push(connection);
+    await connection.readUntil((frames) => frames.length > 0, 5_000);
+    const logout = await inproc.app.inject({
+      method: "POST",
+      url: "/api/v1/auth/logout",
+      headers: bearer(session.token),
+    });
+    expect(logout.statusCode).toBe(200);
+    await connection.readUntil((frames) => frames.some((f) => f.event === "error"), 8_000);
+    connection.close();
+  });
+
   it("a client that disconnects does not break the server", async () => {
     const connection = await stream("", alice);
     await connection.readUntil((frames) => frames.length > 0, 5_000);

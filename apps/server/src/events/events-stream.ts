@@ -4,9 +4,12 @@ import { EventsQuery } from "@dumont/core";
 import type { ServerContext } from "../server-context";
 import { eventView } from "./event-handlers";
 import { authenticateHook } from "../http/register-routes";
+import { errorBody, toDumontError } from "../http/error-handler";
 
 const POLL_MS = 500;
 const HEARTBEAT_MS = 15_000;
+/** How often an idle stream re-checks its token (a stream with events to send checks first, every time). */
+const TOKEN_RECHECK_MS = 2_000;
 
 /**
  * Server-sent events of the caller's resource transitions. It polls the event table rather than
@@ -53,6 +56,22 @@ export function registerEventStream(app: FastifyInstance, ctx: ServerContext): v
         closed = true;
       });
       let lastWrite = Date.now();
+      let lastTokenCheck = Date.now();
+      // A stream outlives the request that opened it: the token it was opened with can be revoked
+      // (logout, API key revoked) or expire meanwhile. It is re-checked before anything is sent and
+      // every few seconds while idle; once it no longer holds, the stream ends with an error event.
+      const tokenStillValid = async (): Promise<boolean> => {
+        lastTokenCheck = Date.now();
+        try {
+          await ctx.auth.authenticate(request.headers.authorization);
+          return true;
+        } catch (error) {
+          const dumontError = toDumontError(error);
+          if (dumontError.code !== "UNAUTHENTICATED") throw error;
+          out.write(`event: error\ndata: ${JSON.stringify(errorBody(dumontError, request.id))}\n\n`);
+          return false;
+        }
+      };
       while (!closed) {
         const events = await ctx.repos.events.list({
           ownerId: principal.user.id,
@@ -60,6 +79,8 @@ export function registerEventStream(app: FastifyInstance, ctx: ServerContext): v
           afterId: after,
           limit: 500,
         });
+        const recheckDue = Date.now() - lastTokenCheck >= TOKEN_RECHECK_MS;
+        if ((events.length > 0 || recheckDue) && !(await tokenStillValid())) break;
         for (const event of events) {
           out.write(`id: ${event.id}\nevent: transition\ndata: ${JSON.stringify(eventView(event))}\n\n`);
           after = event.id;

@@ -75,13 +75,18 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
   else request.log.info({ code: dumontError.code }, dumontError.message);
   const retryAfter = dumontError.details.retry_after_seconds;
   if (typeof retryAfter === "number") void reply.header("retry-after", String(retryAfter));
-  return reply.status(status).send({
+  return reply.status(status).send(errorBody(dumontError, request.id));
+}
+
+/** The documented error body, `{"error":{code,message,details,hint,request_id}}`. */
+export function errorBody(dumontError: DumontError, requestId: string) {
+  return {
     error: {
       code: dumontError.code,
       message: dumontError.message,
       details: dumontError.details,
       ...(dumontError.hint ? { hint: dumontError.hint } : {}),
-      request_id: request.id,
+      request_id: requestId,
     },
-  });
+  };
 }
