@@ -19,6 +19,7 @@ const EnvSchema = z.object({
   DUMONT_CONTROLLER_CONCURRENCY: PositiveInt.default(16),
   DUMONT_LOGIN_MAX_FAILURES: PositiveInt.default(5),
   DUMONT_LOGIN_WINDOW_S: PositiveInt.default(900),
+  DUMONT_LOGIN_MAX_DELAY_S: PositiveInt.default(900),
   DUMONT_IP_MAX_ATTEMPTS: PositiveInt.default(60),
   DUMONT_SESSION_DAYS: PositiveInt.default(30),
   DUMONT_BODY_LIMIT: PositiveInt.default(1_048_576),
@@ -52,6 +53,7 @@ export interface ServerConfig {
   controllerConcurrency: number;
   loginMaxFailures: number;
   loginWindowMs: number;
+  loginMaxDelayMs: number;
   ipMaxAttempts: number;
   sessionTtlMs: number;
   bodyLimit: number;
@@ -96,6 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     controllerConcurrency: e.DUMONT_CONTROLLER_CONCURRENCY,
     loginMaxFailures: e.DUMONT_LOGIN_MAX_FAILURES,
     loginWindowMs: e.DUMONT_LOGIN_WINDOW_S * 1000,
+    loginMaxDelayMs: e.DUMONT_LOGIN_MAX_DELAY_S * 1000,
     ipMaxAttempts: e.DUMONT_IP_MAX_ATTEMPTS,
     sessionTtlMs: e.DUMONT_SESSION_DAYS * 86_400_000,
     bodyLimit: e.DUMONT_BODY_LIMIT,

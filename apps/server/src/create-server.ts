@@ -89,6 +89,7 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     maxFailuresPerAccount: config.loginMaxFailures,
     maxAttemptsPerIp: config.ipMaxAttempts,
     windowMs: config.loginWindowMs,
+    maxDelayMs: config.loginMaxDelayMs,
     now,
   });
   const auth = new AuthService({

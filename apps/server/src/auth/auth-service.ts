@@ -46,14 +46,14 @@ export class AuthService {
     const user = await this.options.users.findByEmail(input.email);
     const valid = await verifyPassword(input.password, user?.password_hash ?? (await DECOY_HASH_PROMISE));
     if (!user || !valid) {
-      throttle.recordFailure(input.email);
+      throttle.recordFailure(input.ip, input.email);
       throw new DumontError({
         code: "INVALID_CREDENTIALS",
         message: "email or password is wrong",
         hint: "Check both, or create an account with `dumont auth register`.",
       });
     }
-    throttle.recordSuccess(input.email);
+    throttle.recordSuccess(input.ip, input.email);
     return { user, ...(await this.issue(user.id, "session", "login")) };
   }
 
