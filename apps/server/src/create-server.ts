@@ -11,6 +11,8 @@ import {
   HistoryRepository,
   DeploymentsRepository,
   JobsRepository,
+  InstallationRepository,
+  OrphanCandidatesRepository,
   SettingsRepository,
   TokensRepository,
   UsersRepository,
@@ -36,6 +38,7 @@ import { HistoryService } from "./history/history-service";
 import { SshKeyService } from "./account/ssh-key-service";
 import { InstanceController } from "./instances/instance-controller";
 import { OrphanCollector } from "./instances/orphan-collector";
+import { newInstallationId } from "./instances/machine-label";
 import { DeploymentController } from "./wizard/deployment-controller";
 import { WizardService } from "./wizard/wizard-service";
 import { JobController } from "./jobs/job-controller";
@@ -83,6 +86,7 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     jobs: new JobsRepository(db),
   };
   const store = new ControlledStore(db, dialect);
+  const installationId = await new InstallationRepository(db).ensureId(newInstallationId(), now());
   const box = SecretBox.fromConfig({ secretKey: config.secretKey, home: config.home });
   const settings = new SettingsService(repos.settings, box, now);
   const throttle = new LoginThrottle({
@@ -125,6 +129,8 @@ export async function createServer(options: CreateServerOptions): Promise<Server
   const orphanCollector = new OrphanCollector({
     markets,
     instances: repos.instances,
+    candidates: new OrphanCandidatesRepository(db),
+    installationId,
     graceMs: config.orphanGraceMs,
     intervalMs: config.collectIntervalMs,
     logger: logger.child({ component: "orphan-collector" }),
@@ -139,6 +145,7 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     store,
     history,
     deployments: repos.deployments,
+    installationId,
     wake,
     now,
   });
@@ -195,6 +202,7 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     config,
     version: SERVER_VERSION,
     replicaId,
+    installationId,
     database,
     repos,
     store,

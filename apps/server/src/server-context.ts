@@ -34,6 +34,8 @@ export interface ServerContext {
   config: ServerConfig;
   version: string;
   replicaId: string;
+  /** Created once per database (shared by its replicas); the middle part of every machine label. */
+  installationId: string;
   database: OpenedDatabase;
   repos: {
     users: UsersRepository;

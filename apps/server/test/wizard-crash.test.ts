@@ -61,9 +61,10 @@ describe("wizard crash and resume", () => {
     await waitFor(
       "only the winner left on the market",
       async () => {
-        const labels = (await provider.listMachines("dumont:")).map((m) => m.label);
-        const expected = keep ? [`dumont:${keep}`] : [];
-        return JSON.stringify(labels) === JSON.stringify(expected) ? true : undefined;
+        // Labels read `dumont:<installation>:<instance id>`.
+        const ids = (await provider.listMachines("dumont:")).map((m) => (m.label ?? "").split(":").pop());
+        const expected = keep ? [keep] : [];
+        return JSON.stringify(ids) === JSON.stringify(expected) ? true : undefined;
       },
       30_000,
     );

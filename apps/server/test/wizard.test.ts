@@ -81,7 +81,8 @@ describe("deploy wizard on a flaky market", () => {
     const winner = done.candidates.find((c) => c.instance_id === done.winner_instance_id);
     expect(winner?.status).toBe("running");
     const machines = await liveMachines();
-    expect(machines.map((m) => m.label)).toEqual([`dumont:${done.winner_instance_id ?? ""}`]);
+    const installation = server.server.context.installationId;
+    expect(machines.map((m) => m.label)).toEqual([`dumont:${installation}:${done.winner_instance_id ?? ""}`]);
     await server.app.inject({
       method: "DELETE",
       url: `/api/v1/instances/${done.winner_instance_id ?? ""}`,
@@ -160,7 +161,8 @@ describe("deploy wizard on a flaky market", () => {
     expect(done.status).toBe("cancelled");
     expect(done.candidates.every((c) => c.status === "destroyed" || c.status === "failed")).toBe(true);
     const labels = (await liveMachines()).map((m) => m.label);
-    for (const c of done.candidates) expect(labels).not.toContain(`dumont:${c.instance_id}`);
+    const installation = server.server.context.installationId;
+    for (const c of done.candidates) expect(labels).not.toContain(`dumont:${installation}:${c.instance_id}`);
   });
 
   it("blacklists a host after three failed boots, and the next wizard leaves it out", async () => {

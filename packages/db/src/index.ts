@@ -15,3 +15,5 @@ export * from "./repositories/ssh-keys-repository";
 export * from "./repositories/history-repository";
 export * from "./repositories/deployments-repository";
 export * from "./repositories/jobs-repository";
+export * from "./repositories/installation-repository";
+export * from "./repositories/orphan-candidates-repository";

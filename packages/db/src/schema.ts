@@ -120,6 +120,21 @@ export interface OrphansTable {
   destroyed_at: number;
 }
 
+/** This installation's id (one row, slot "this"): the middle part of every machine label. */
+export interface InstallationTable {
+  slot: string;
+  id: string;
+  created_at: number;
+}
+
+/** A labelled machine no live instance owns, since when: the collector's grace, kept across restarts. */
+export interface OrphanCandidatesTable {
+  market: string;
+  machine_id: string;
+  label: string;
+  first_seen_at: number;
+}
+
 /** One try at getting a ready machine from a host (what the history and the blacklist learn from). */
 export interface MachineAttemptsTable {
   id: Generated<number>;
@@ -219,6 +234,8 @@ export interface Database {
   instances: InstancesTable;
   ssh_keys: SshKeysTable;
   orphans: OrphansTable;
+  installation: InstallationTable;
+  orphan_candidates: OrphanCandidatesTable;
   machine_attempts: MachineAttemptsTable;
   blacklist: BlacklistTable;
   deployments: DeploymentsTable;

@@ -26,7 +26,7 @@ type Ctx = ReconcileContext<InstanceRow, InstanceStatus>;
 
 /**
  * Drives an instance through INSTANCE_MACHINE against its marketplace. Rules that keep money
- * safe: the machine is labelled with our id before it exists; its id is recorded before any
+ * safe: the machine is labelled with our ids before it exists; its id is recorded before any
  * status change; every failure after a machine exists goes through `destroying`, which only
  * ends when the marketplace confirms the machine is gone.
  */
@@ -62,13 +62,7 @@ export class InstanceController implements Controller<InstanceRow, InstanceStatu
   }
 
   private async create(row: InstanceRow, provider: Provider, ctx: Ctx): Promise<ReconcileResult> {
-    if (row.create_attempted_at !== null) {
-      // A previous process called the marketplace and died before recording the answer. We
-      // cannot know whether a machine exists; the orphan collector finds it by its label.
-      const error = "the server stopped while renting; any machine it created is destroyed by the orphan collector";
-      if (await ctx.transition("failed", error, { error })) await this.options.releaseOfferClaims(row.id);
-      return { requeueInMs: 0 };
-    }
+    if (row.create_attempted_at !== null) return this.recoverCreate(row, provider, ctx);
     if (!(await ctx.holdLease()) || !(await ctx.patch({ create_attempted_at: ctx.now() }))) return { requeueInMs: 0 };
     try {
       const { machineId } = await provider.createMachine({
@@ -95,6 +89,28 @@ export class InstanceController implements Controller<InstanceRow, InstanceStatu
       }
       return { requeueInMs: 0 };
     }
+  }
+
+  /**
+   * A previous process called the marketplace and stopped before recording the answer. The label
+   * was in the request, so the marketplace says whether a machine exists: if it does, it is
+   * adopted at once (recorded, then booted like any other); if not, the create never happened.
+   * A machine that appears only later has no owner and goes to the orphan collector.
+   */
+  private async recoverCreate(row: InstanceRow, provider: Provider, ctx: Ctx): Promise<ReconcileResult> {
+    const [machine, ...extra] = (await provider.listMachines(row.label)).filter((m) => m.label === row.label);
+    if (!machine) {
+      const error = "the server stopped while renting, and the marketplace has no machine with this instance's label";
+      if (await ctx.transition("failed", error, { error })) await this.options.releaseOfferClaims(row.id);
+      return { requeueInMs: 0 };
+    }
+    // One create call makes at most one machine; anything more is not ours to keep.
+    for (const other of extra) await provider.destroyMachine(other.id);
+    if (!(await ctx.patch({ machine_id: machine.id }))) return { requeueInMs: 0 };
+    await ctx.transition("booting", `found machine ${machine.id} by its label after the server stopped mid-create`, {
+      machine_id: machine.id,
+    });
+    return { requeueInMs: this.options.pollMs };
   }
 
   private async boot(row: InstanceRow, provider: Provider, ctx: Ctx): Promise<ReconcileResult> {

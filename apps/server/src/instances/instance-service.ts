@@ -19,7 +19,7 @@ import type {
 import { countriesFor, type Offer, type OfferQuery } from "@dumont/providers";
 import type { MarketDescription, MarketKind, MarketRegistry } from "../market/market-registry";
 import { newId } from "../security/tokens";
-import { OUR_LABEL_PREFIX } from "../instances/orphan-collector";
+import { machineLabel } from "../instances/machine-label";
 
 export interface OfferSearch {
   gpu_name?: string | undefined;
@@ -77,6 +77,8 @@ export class InstanceService {
       store: ControlledStore;
       history: HistoryService;
       deployments: DeploymentsRepository;
+      /** Goes into every machine label, so the orphan collector knows our machines from others'. */
+      installationId: string;
       wake: () => void;
       now: () => number;
     },
@@ -181,8 +183,8 @@ export class InstanceService {
       provider: "vast.ai",
       machine_id: null,
       offer_id: body.offer_id,
-      // Our id goes into the marketplace label before anything else can fail.
-      label: `${OUR_LABEL_PREFIX}${id}`,
+      // Our installation and instance ids go into the marketplace label before anything else can fail.
+      label: machineLabel(this.deps.installationId, id),
       user_label: body.label ?? null,
       gpu_name: candidate?.offer.gpuName ?? "pending",
       num_gpus: candidate?.offer.numGpus ?? 0,

@@ -5,6 +5,7 @@ import * as instances from "./0002-instances";
 import * as history from "./0003-history";
 import * as wizard from "./0004-wizard";
 import * as jobs from "./0005-jobs";
+import * as installation from "./0006-installation";
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void>;
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   "0003-history": history,
   "0004-wizard": wizard,
   "0005-jobs": jobs,
+  "0006-installation": installation,
 };
 
 export function migrationsFor(dialect: SqlDialect): Record<string, Migration> {
