@@ -38,6 +38,7 @@ const EnvSchema = z.object({
   DUMONT_JOB_POLL_MS: PositiveInt.default(2000),
   DUMONT_CHECKPOINT_EVERY_S: PositiveInt.default(30),
   DUMONT_BOOT_TIMEOUT_S: PositiveInt.default(900),
+  DUMONT_OLLAMA_INSTALL_URL: z.url().default("https://ollama.com/install.sh"),
   DUMONT_VAST_URL: z.url().default("https://console.vast.ai"),
 });
 
@@ -76,6 +77,8 @@ export interface ServerConfig {
   jobPollMs: number;
   checkpointEveryMs: number;
   bootTimeoutMs: number;
+  /** Where `model install` downloads the Ollama installer from (on the rented machine). */
+  ollamaInstallUrl: string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -118,5 +121,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     jobPollMs: e.DUMONT_JOB_POLL_MS,
     checkpointEveryMs: e.DUMONT_CHECKPOINT_EVERY_S * 1000,
     bootTimeoutMs: e.DUMONT_BOOT_TIMEOUT_S * 1000,
+    ollamaInstallUrl: e.DUMONT_OLLAMA_INSTALL_URL,
   };
 }

@@ -213,7 +213,7 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     markets,
     instances,
     sshKeys,
-    models: new ModelInstaller(instances, sshKeys),
+    models: new ModelInstaller(instances, sshKeys, config.ollamaInstallUrl),
     history,
     wizard,
     jobs,

@@ -195,7 +195,9 @@ echo "+-------------------------------------------------------------------------
 
 /**
  * A stand-in `ollama`: the simulator has no models to download, so `pull` prints Ollama's
- * progress lines and records the model; `list` shows what was pulled; `serve` sleeps.
+ * progress lines and records the model; `list` shows what was pulled; `serve` sleeps. A model
+ * whose name starts with `sim-unreachable` fails to download, as Ollama does when the registry
+ * cannot be reached (exit 1, nothing recorded), so failed installs can be tested.
  */
 const OLLAMA = `#!/bin/sh
 # Simulated ollama of the local marketplace: records pulled models, downloads nothing.
@@ -222,6 +224,13 @@ case "$cmd" in
   pull)
     [ -n "$1" ] || { echo "Error: requires at least 1 arg(s), only received 0" >&2; exit 1; }
     model="$(normalize "$1")"
+    case "$model" in
+      sim-unreachable*)
+        echo "pulling manifest"
+        echo "Error: pull model manifest: Get \\"https://registry.ollama.ai/v2/library/$model/manifests\\": dial tcp: lookup registry.ollama.ai: no such host" >&2
+        exit 1
+        ;;
+    esac
     size="$(size_of "$model")"
     d="$(digest_of "$model")"
     echo "pulling manifest"

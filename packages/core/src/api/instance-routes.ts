@@ -94,7 +94,7 @@ export const CreateInstanceBody = z.object({
   offer_id: z.string().min(1).max(64),
   image: z.string().min(1).max(300).default("pytorch/pytorch:2.4.0-cuda12.1-cudnn9-runtime"),
   disk_size: z.number().int().min(1).max(100_000).default(50).describe("GB"),
-  label: z.string().max(100).optional().describe("Your own name for it (ours is always dumont:<id>)"),
+  label: z.string().max(100).optional().describe("Your own name for it (ours is always dumont:<installation>:<id>)"),
   bid_price: z.number().positive().max(1000).optional().describe("$/h; makes the machine interruptible"),
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().max(10_000)).optional(),
   onstart: z.string().max(4000).optional(),
@@ -194,6 +194,10 @@ export const instanceRoutes = {
       success: z.boolean(),
       model: z.string(),
       ollama_installed_now: z.boolean(),
+      error: z
+        .string()
+        .nullable()
+        .describe("Why the install failed (the step and the machine's last line); null on success"),
       output: z.string().describe("What the install and pull printed (last 20 kB)"),
       duration_seconds: z.number(),
     }),

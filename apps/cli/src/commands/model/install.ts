@@ -19,8 +19,8 @@ export function registerModelInstall(model: Command, cli: CliRuntime): void {
         });
         if (!result.success) {
           throw new CliError(
-            `pulling ${name} failed:\n${result.output.trim().split("\n").slice(-10).join("\n")}`,
-            "Check the model name on ollama.com/library.",
+            `installing ${name} failed: ${result.error ?? "unknown reason"}\n${result.output.trim().split("\n").slice(-10).join("\n")}`,
+            "Check the model name on ollama.com/library, and that the machine can reach ollama.com.",
           );
         }
         cli.print(result, () =>
