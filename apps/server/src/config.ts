@@ -38,8 +38,17 @@ const EnvSchema = z.object({
   DUMONT_JOB_POLL_MS: PositiveInt.default(2000),
   DUMONT_CHECKPOINT_EVERY_S: PositiveInt.default(30),
   DUMONT_BOOT_TIMEOUT_S: PositiveInt.default(900),
+  DUMONT_SEARCH_TIMEOUT_S: PositiveInt.default(300),
   DUMONT_OLLAMA_INSTALL_URL: z.url().default("https://ollama.com/install.sh"),
   DUMONT_VAST_URL: z.url().default("https://console.vast.ai"),
+  DUMONT_JOB_LOG_MAX_BYTES: PositiveInt.default(64 * 1024 * 1024),
+  DUMONT_JOB_OUTPUT_MAX_BYTES: PositiveInt.default(10 * 1024 * 1024 * 1024),
+  DUMONT_JOB_CHECKPOINT_MAX_BYTES: PositiveInt.default(10 * 1024 * 1024 * 1024),
+  DUMONT_JOB_MAX_FILES: PositiveInt.default(100_000),
+  DUMONT_JOB_PROVISION_TIMEOUT_S: PositiveInt.default(1800),
+  // Empty means unset: the default policy (open until an operator exists, then invite).
+  DUMONT_REGISTRATION: z.preprocess((v) => (v === "" ? undefined : v), z.enum(["open", "invite", "closed"]).optional()),
+  DUMONT_DEFAULT_SPEND_CAP_USD: z.coerce.number().min(0).max(1_000_000).default(10),
 });
 
 export interface ServerConfig {
@@ -77,8 +86,18 @@ export interface ServerConfig {
   jobPollMs: number;
   checkpointEveryMs: number;
   bootTimeoutMs: number;
+  /** A deployment whose offer search keeps failing gives up after this long. */
+  searchTimeoutMs: number;
   /** Where `model install` downloads the Ollama installer from (on the rented machine). */
   ollamaInstallUrl: string;
+  /** What a job may bring back: its log (head + tail kept), outputs and checkpoint. */
+  jobLimits: { logBytes: number; outputBytes: number; checkpointBytes: number; files: number };
+  /** A job with no machine after this long (per attempt) ends timed_out. */
+  jobProvisionTimeoutMs: number;
+  /** undefined = open while no operator exists, invite once one does. */
+  registration: "open" | "invite" | "closed" | undefined;
+  /** Cap on a user's spending through the server's marketplace account (0 = none allowed). */
+  defaultSpendCapUsd: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -110,6 +129,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     drillKillAfterMachineCreate: e.DUMONT_DRILL_KILL_AFTER_MACHINE_CREATE === "1",
     vastApiKey: e.VAST_API_KEY || undefined,
     vastUrl: e.DUMONT_VAST_URL,
+    jobLimits: {
+      logBytes: e.DUMONT_JOB_LOG_MAX_BYTES,
+      outputBytes: e.DUMONT_JOB_OUTPUT_MAX_BYTES,
+      checkpointBytes: e.DUMONT_JOB_CHECKPOINT_MAX_BYTES,
+      files: e.DUMONT_JOB_MAX_FILES,
+    },
+    jobProvisionTimeoutMs: e.DUMONT_JOB_PROVISION_TIMEOUT_S * 1000,
     market: e.DUMONT_MARKET === "auto" ? (e.VAST_API_KEY ? "vast" : "embedded") : e.DUMONT_MARKET,
     marketProfile: e.DUMONT_MARKET_PROFILE,
     marketSeed: e.DUMONT_MARKET_SEED,
@@ -121,6 +147,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     jobPollMs: e.DUMONT_JOB_POLL_MS,
     checkpointEveryMs: e.DUMONT_CHECKPOINT_EVERY_S * 1000,
     bootTimeoutMs: e.DUMONT_BOOT_TIMEOUT_S * 1000,
+    searchTimeoutMs: e.DUMONT_SEARCH_TIMEOUT_S * 1000,
     ollamaInstallUrl: e.DUMONT_OLLAMA_INSTALL_URL,
+    registration: e.DUMONT_REGISTRATION,
+    defaultSpendCapUsd: e.DUMONT_DEFAULT_SPEND_CAP_USD,
   };
 }

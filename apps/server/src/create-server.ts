@@ -11,6 +11,8 @@ import {
   HistoryRepository,
   DeploymentsRepository,
   JobsRepository,
+  InvitesRepository,
+  SpendingRepository,
   InstallationRepository,
   OrphanCandidatesRepository,
   SettingsRepository,
@@ -22,11 +24,14 @@ import {
 import type { FastifyInstance } from "fastify";
 import type { ServerConfig } from "./config";
 import type { ServerContext } from "./server-context";
+import { makeHomePrivate, touchPrivate } from "./security/private-home";
 import { SecretBox } from "./security/secret-box";
 import { LoginThrottle } from "./security/login-throttle";
 import { AuthService } from "./auth/auth-service";
 import { SettingsService } from "./account/settings-service";
 import { BalanceService } from "./account/balance-service";
+import { SpendingService } from "./spending/spending-service";
+import { InviteService } from "./admin/invite-service";
 import { CanaryController } from "./canary/canary-controller";
 import { ControllerRunner } from "./controllers/controller-runner";
 import { createMetrics } from "./http/metrics";
@@ -66,6 +71,9 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     options.logger ?? pino({ level: config.logLevel, redact: { paths: LOG_REDACTIONS, censor: "[redacted]" } });
   const now = () => Date.now();
   const replicaId = config.replicaId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  makeHomePrivate(config.home);
+  // SQLite creates its -wal and -shm files with the database file's mode, so 0600 carries over.
+  if (!config.databaseUrl) touchPrivate(config.sqliteFile);
   const dialect = dialectFor({
     url: config.databaseUrl,
     sqliteFile: config.sqliteFile,
@@ -84,6 +92,7 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     history: new HistoryRepository(db),
     deployments: new DeploymentsRepository(db, dialect),
     jobs: new JobsRepository(db),
+    invites: new InvitesRepository(db),
   };
   const store = new ControlledStore(db, dialect);
   const installationId = await new InstallationRepository(db).ensureId(newInstallationId(), now());
@@ -101,6 +110,7 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     tokens: repos.tokens,
     throttle,
     sessionTtlMs: config.sessionTtlMs,
+    registration: config.registration,
     now,
   });
   const metrics = createMetrics();
@@ -113,6 +123,13 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     vastUrl: config.vastUrl,
     serverVastKey: config.market === "vast" ? config.vastApiKey : undefined,
     embedded: embeddedMarket,
+  });
+  const spending = new SpendingService({
+    spending: new SpendingRepository(db),
+    users: repos.users,
+    markets,
+    defaultCapUsd: config.defaultSpendCapUsd,
+    now,
   });
   const sshKeys = new SshKeyService(repos.sshKeys, box, now);
   const history = new HistoryService(repos.history, now, logger.child({ component: "history" }));
@@ -145,6 +162,7 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     store,
     history,
     deployments: repos.deployments,
+    spending,
     installationId,
     wake,
     now,
@@ -156,6 +174,7 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     sshKeys,
     history,
     pollMs: Math.min(config.instancePollMs, 1000),
+    searchTimeoutMs: config.searchTimeoutMs,
   });
   const wizard = new WizardService({
     deployments: repos.deployments,
@@ -174,6 +193,8 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     sshKeys,
     box,
     storeDir: join(config.home, "jobs"),
+    limits: config.jobLimits,
+    provisionTimeoutMs: config.jobProvisionTimeoutMs,
     pollMs: config.jobPollMs,
     checkpointEveryMs: config.checkpointEveryMs,
   });
@@ -183,6 +204,7 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     store,
     markets,
     box,
+    logLimitBytes: config.jobLimits.logBytes,
     controller: jobController,
     wake,
     now,
@@ -208,7 +230,9 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     store,
     auth,
     settings,
-    balance: new BalanceService(markets),
+    balance: new BalanceService(markets, spending),
+    spending,
+    invites: new InviteService({ invites: repos.invites, now }),
     canaryController,
     markets,
     instances,

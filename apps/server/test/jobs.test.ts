@@ -136,7 +136,7 @@ describe("jobs on the embedded marketplace", () => {
     const git = await create({
       name: "hostile-git",
       source: "git",
-      git_url: `http://127.0.0.1:9/repo.git; touch ${marker}-git`,
+      git_url: `http://127.0.0.1:9/repo.git;touch$IFS${marker}-git`,
       git_branch: `main\n\`touch ${marker}-branch\``,
       command: "true",
     });

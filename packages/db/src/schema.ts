@@ -4,11 +4,31 @@ import type { Generated } from "kysely";
  * Table shapes. Times are integer milliseconds since the epoch in every table: both dialects
  * compare and index them the same way, and the API turns them into ISO strings at the edge.
  */
+export type UserRole = "operator" | "user";
+
 export interface UsersTable {
   id: string;
   email: string;
   password_hash: string;
   created_at: number;
+  /** operator: runs the server (invites, caps, the server account's balance); user: everyone else. */
+  role: Generated<UserRole>;
+  /** Cap in USD on spending through the server's marketplace account; null = the default for the role. */
+  spend_cap_usd: Generated<number | null>;
+}
+
+/** A single-use registration invite; only the SHA-256 of its code is stored. */
+export interface InvitesTable {
+  id: string;
+  code_hash: string;
+  prefix: string;
+  note: string | null;
+  created_by: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  used_by: string | null;
+  revoked_at: number | null;
 }
 
 export interface TokensTable {
@@ -171,6 +191,13 @@ export interface BlacklistTable {
   removed_at: number | null;
 }
 
+/** A user's hide of an automatic entry: it no longer applies to that user's searches, only. */
+export interface BlacklistHidesTable {
+  blacklist_id: number;
+  user_id: string;
+  hidden_at: number;
+}
+
 export interface DeploymentsTable extends ControlledColumns {
   strategy: string;
   /** The request, as JSON (DeployBody after defaults). */
@@ -223,11 +250,14 @@ export interface JobsTable extends ControlledColumns {
   /** GPU time of earlier attempts, seconds (the current one is counted from run_started_at). */
   gpu_seconds: number;
   last_checkpoint_at: number | null;
+  /** When the current attempt began looking for a machine (its provisioning deadline counts from here). */
+  provision_started_at: number | null;
 }
 
 export interface Database {
   users: UsersTable;
   tokens: TokensTable;
+  invites: InvitesTable;
   user_settings: UserSettingsTable;
   events: EventsTable;
   canaries: CanariesTable;
@@ -238,6 +268,7 @@ export interface Database {
   orphan_candidates: OrphanCandidatesTable;
   machine_attempts: MachineAttemptsTable;
   blacklist: BlacklistTable;
+  blacklist_hides: BlacklistHidesTable;
   deployments: DeploymentsTable;
   offer_claims: OfferClaimsTable;
   jobs: JobsTable;

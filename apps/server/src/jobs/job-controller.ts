@@ -1,5 +1,3 @@
-import { appendFileSync, existsSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
 import {
   type CreateJobBody,
   DEPLOYMENT_MACHINE,
@@ -20,9 +18,13 @@ import type { InstanceService } from "../instances/instance-service";
 import type { SshKeyService } from "../account/ssh-key-service";
 import type { WizardService } from "../wizard/wizard-service";
 import type { SecretBox } from "../security/secret-box";
-import { buildJobFiles } from "../jobs/job-script";
-import { JobRemote } from "../jobs/job-remote";
+import { buildJobFiles } from "./job-script";
+import { JobRemote, LOG_CHUNK_BYTES } from "./job-remote";
 import { newId } from "../security/tokens";
+import { openEnv } from "../security/sealed-env";
+import { BoundedLog } from "../transfer/bounded-log";
+import { MachineTransfer, TransferLimitExceeded, type TransferLimits } from "../transfer/machine-transfer";
+import { ResourceStore } from "../transfer/resource-store";
 
 export type JobSpec = z.output<typeof CreateJobBody>;
 
@@ -35,6 +37,9 @@ export interface JobControllerOptions {
   box: SecretBox;
   /** Logs and outputs live under here (DUMONT_HOME/jobs), readable after the machine is gone. */
   storeDir: string;
+  limits: { logBytes: number; outputBytes: number; checkpointBytes: number; files: number };
+  /** Per attempt: with no machine after this long, the job ends timed_out. */
+  provisionTimeoutMs: number;
   pollMs: number;
   checkpointEveryMs: number;
 }
@@ -55,16 +60,19 @@ export class JobController implements Controller<JobRow, JobStatus> {
 
   constructor(private readonly options: JobControllerOptions) {}
 
-  logPath(jobId: string): string {
-    return join(this.options.storeDir, jobId, "job.log");
+  /** The job's store: its log, outputs and checkpoint, all copied from its machines through `transfer/`. */
+  store(jobId: string): ResourceStore {
+    return new ResourceStore(this.options.storeDir, jobId);
   }
 
-  outputsDir(jobId: string): string {
-    return join(this.options.storeDir, jobId, "outputs");
+  jobLog(jobId: string): BoundedLog {
+    const half = Math.floor(this.options.limits.logBytes / 2);
+    return new BoundedLog(this.store(jobId), "job.log", { headBytes: half, tailBytes: half });
   }
 
-  private checkpointDir(jobId: string): string {
-    return join(this.options.storeDir, jobId, "checkpoint");
+  private transferLimits(kind: "outputs" | "checkpoint"): TransferLimits {
+    const { outputBytes, checkpointBytes, files } = this.options.limits;
+    return { maxBytes: kind === "outputs" ? outputBytes : checkpointBytes, maxFiles: files };
   }
 
   async reconcile(row: JobRow, ctx: Ctx): Promise<ReconcileResult> {
@@ -72,6 +80,12 @@ export class JobController implements Controller<JobRow, JobStatus> {
     const spec = JSON.parse(row.spec) as JobSpec;
     if (status !== "stopping" && !isTerminal(JOB_MACHINE, status) && this.timedOut(row, spec, ctx)) {
       await this.stop(ctx, "timed_out", `timed out after ${spec.timeout_minutes} min`);
+      return { requeueInMs: 0 };
+    }
+    if (status === "provisioning" && this.provisioningTooLong(row, ctx)) {
+      const minutes = Math.round(this.options.provisionTimeoutMs / 6_000) / 10;
+      const reason = `no machine was ready within ${minutes} min (attempt ${row.attempt})`;
+      await this.stop(ctx, "timed_out", reason, reason);
       return { requeueInMs: 0 };
     }
     switch (status) {
@@ -100,10 +114,18 @@ export class JobController implements Controller<JobRow, JobStatus> {
     return row.started_at !== null && ctx.now() - row.started_at > spec.timeout_minutes * 60_000;
   }
 
+  /** The timeout counts from the command's start; this bounds the wait for a machine before it. */
+  private provisioningTooLong(row: JobRow, ctx: Ctx): boolean {
+    const since = row.provision_started_at ?? row.start_at ?? row.created_at;
+    return ctx.now() - since > this.options.provisionTimeoutMs;
+  }
+
   private async provision(row: JobRow, ctx: Ctx): Promise<ReconcileResult> {
     if (row.start_at !== null && row.start_at > ctx.now())
       return { requeueInMs: Math.min(row.start_at - ctx.now(), 60_000) };
-    await ctx.transition("provisioning", `attempt ${row.attempt}: looking for a machine`);
+    await ctx.transition("provisioning", `attempt ${row.attempt}: looking for a machine`, {
+      provision_started_at: ctx.now(),
+    });
     return { requeueInMs: 0 };
   }
 
@@ -113,18 +135,30 @@ export class JobController implements Controller<JobRow, JobStatus> {
     const status = deployment?.status as DeploymentStatus | undefined;
     if (!deployment || !status) return this.stopFailed(ctx, "the deployment disappeared");
     if (!isTerminal(DEPLOYMENT_MACHINE, status)) return { requeueInMs: this.options.pollMs };
-    if (status !== "completed" || !deployment.winner_instance_id) {
+    const instance = deployment.winner_instance_id
+      ? await this.options.instanceRows.findById(deployment.winner_instance_id)
+      : undefined;
+    if (status !== "completed" || !instance) {
+      // A winner that was lost before setup (a spot machine outbid) is a lost attempt, not the end.
+      if (deployment.winner_instance_id)
+        return this.machineLost(row, spec, ctx, {
+          reason: `the machine was lost before setup: ${deployment.error ?? status}`,
+          instanceId: deployment.winner_instance_id,
+        });
       return this.stopFailed(ctx, `no machine: ${deployment.error ?? status}`);
     }
-    const instance = await this.options.instanceRows.findById(deployment.winner_instance_id);
-    if (!instance?.ssh_host || !instance.ssh_port) return this.stopFailed(ctx, "the machine has no SSH endpoint");
-    const remote = await this.remote(instance);
+    if (instance.status !== "running" || !instance.ssh_host || !instance.ssh_port) {
+      return this.machineLost(row, spec, ctx, {
+        reason: `the machine ${instance.id} was ${instance.status} before setup`,
+        instanceId: instance.id,
+      });
+    }
+    const { remote, transfer } = await this.connect(instance);
     try {
       if (row.attempt > 1 && spec.checkpoint_path) {
-        // pull() keeps the remote path under the checkpoint store; restore from the same place.
-        const saved = join(this.checkpointDir(row.id), spec.checkpoint_path.replace(/^\/+/, ""));
-        if (existsSync(saved)) await remote.push(saved, spec.checkpoint_path);
-        this.log(row.id, `[dumont] attempt ${row.attempt}: checkpoint restored to ${spec.checkpoint_path}\n`);
+        const { pushed } = await transfer.push(this.store(row.id), "checkpoint", spec.checkpoint_path);
+        if (pushed)
+          this.log(row.id, `[dumont] attempt ${row.attempt}: checkpoint restored to ${spec.checkpoint_path}\n`);
       }
       await remote.upload(
         buildJobFiles({
@@ -137,13 +171,16 @@ export class JobController implements Controller<JobRow, JobStatus> {
           gitBranch: spec.git_branch,
           setupScript: spec.setup_script,
           pipPackages: spec.pip_packages,
-          env: spec.env,
+          env: this.envOf(spec),
           numGpus: spec.num_gpus,
         }),
       );
       await remote.start();
     } catch (error) {
-      return this.machineLost(row, spec, ctx, `could not start the job on ${instance.id}: ${describe(error)}`);
+      return this.machineLost(row, spec, ctx, {
+        reason: `could not start the job on ${instance.id}: ${describe(error)}`,
+        instanceId: instance.id,
+      });
     }
     this.log(
       row.id,
@@ -167,9 +204,11 @@ export class JobController implements Controller<JobRow, JobStatus> {
   private async follow(row: JobRow, spec: JobSpec, ctx: Ctx): Promise<ReconcileResult> {
     const instance = row.instance_id ? await this.options.instanceRows.findById(row.instance_id) : undefined;
     if (!instance || instance.status !== "running" || !instance.ssh_host || !instance.ssh_port) {
-      return this.machineLost(row, spec, ctx, `the machine ${row.instance_id ?? "?"} is ${instance?.status ?? "gone"}`);
+      return this.machineLost(row, spec, ctx, {
+        reason: `the machine ${row.instance_id ?? "?"} is ${instance?.status ?? "gone"}`,
+      });
     }
-    const remote = await this.remote(instance);
+    const { remote, transfer } = await this.connect(instance);
     let state;
     try {
       state = await remote.state(row.log_offset);
@@ -177,18 +216,23 @@ export class JobController implements Controller<JobRow, JobStatus> {
       // An SSH hiccup is not a lost machine; the instance controller decides that, so look again.
       const now = await this.options.instanceRows.findById(instance.id);
       if (now?.status !== "running") {
-        return this.machineLost(row, spec, ctx, `the machine ${instance.id} is ${now?.status ?? "gone"}`);
+        return this.machineLost(row, spec, ctx, { reason: `the machine ${instance.id} is ${now?.status ?? "gone"}` });
       }
       ctx.log.info({ err: error }, "job poll failed; retrying");
       return { requeueInMs: this.options.pollMs };
     }
-    if (state.logBytes > 0) {
-      this.log(row.id, state.logChunk);
-      await ctx.patch({ log_offset: row.log_offset + state.logBytes });
+    if (state.logChunk.length > 0) {
+      this.jobLog(row.id).append(state.logChunk);
+      await ctx.patch({ log_offset: row.log_offset + state.logChunk.length });
     }
-    if (state.logBytes >= 512 * 1024) return { requeueInMs: 0 };
-    if (state.exitCode !== null) {
-      await ctx.transition("collecting", `command exited with code ${state.exitCode}`, { exit_code: state.exitCode });
+    // More log is waiting: read it all before acting on an exit code (the end of a log matters most).
+    if (state.logChunk.length >= LOG_CHUNK_BYTES) return { requeueInMs: 0 };
+    if (state.exit && "invalid" in state.exit) {
+      await ctx.transition("collecting", state.exit.invalid, { exit_code: null, error: state.exit.invalid });
+      return { requeueInMs: 0 };
+    }
+    if (state.exit) {
+      await ctx.transition("collecting", `command exited with code ${state.exit.code}`, { exit_code: state.exit.code });
       return { requeueInMs: 0 };
     }
     if (row.status === "setting_up" && state.phase === "run") {
@@ -199,36 +243,51 @@ export class JobController implements Controller<JobRow, JobStatus> {
       ctx.now() - (row.last_checkpoint_at ?? row.run_started_at ?? 0) >= this.options.checkpointEveryMs
     ) {
       try {
-        await remote.pull([spec.checkpoint_path], this.checkpointDir(row.id), 60_000);
+        await transfer.pull(this.store(row.id), "checkpoint", [spec.checkpoint_path], {
+          limits: this.transferLimits("checkpoint"),
+          mirror: true,
+          timeoutMs: 60_000,
+          retries: 1,
+          signal: ctx.signal,
+        });
         await ctx.patch({ last_checkpoint_at: ctx.now() });
       } catch (error) {
+        if (error instanceof TransferLimitExceeded) return this.stopFailed(ctx, `checkpoint ${error.message}`);
         ctx.log.warn({ err: error }, "checkpoint sync failed");
       }
     }
     return { requeueInMs: this.options.pollMs };
   }
 
-  /** Outputs come back with rsync before the machine is destroyed. */
+  /** Outputs come back (through the transfer module) before the machine is destroyed. */
   private async collect(row: JobRow, spec: JobSpec, ctx: Ctx): Promise<ReconcileResult> {
     const instance = row.instance_id ? await this.options.instanceRows.findById(row.instance_id) : undefined;
-    let error: string | null = null;
+    let error: string | null = row.error;
     if (instance?.ssh_host && instance.ssh_port) {
-      const remote = await this.remote(instance);
+      const { remote, transfer } = await this.connect(instance);
       try {
         const rest = await remote.state(row.log_offset);
-        if (rest.logBytes > 0) this.log(row.id, rest.logChunk);
-        mkdirSync(this.outputsDir(row.id), { recursive: true });
-        await remote.pull(spec.output_paths, this.outputsDir(row.id));
+        if (rest.logChunk.length > 0) this.jobLog(row.id).append(rest.logChunk);
       } catch (cause) {
-        error = `collecting outputs failed: ${describe(cause)}`;
+        ctx.log.info({ err: cause }, "could not read the end of the log");
+      }
+      try {
+        const pulled = await transfer.pull(this.store(row.id), "outputs", spec.output_paths, {
+          limits: this.transferLimits("outputs"),
+          retries: 3,
+          signal: ctx.signal,
+        });
+        if (pulled.removed.length > 0)
+          this.log(row.id, `[dumont] not kept (not plain files): ${pulled.removed.slice(0, 20).join(", ")}\n`);
+      } catch (cause) {
+        error ??= `collecting outputs failed: ${describe(cause)}`;
       }
     } else {
-      error = "the machine was gone before outputs could be collected";
+      error ??= "the machine was gone before outputs could be collected";
     }
     const succeeded = row.exit_code === 0 && error === null;
-    const reason =
-      row.exit_code === 0 ? (error ?? "command succeeded") : `command exited with code ${row.exit_code ?? "?"}`;
-    await this.stop(ctx, succeeded ? "completed" : "failed", reason, error ?? (succeeded ? null : reason));
+    const reason = succeeded ? "command succeeded" : (error ?? `command exited with code ${row.exit_code ?? "?"}`);
+    await this.stop(ctx, succeeded ? "completed" : "failed", reason, succeeded ? null : reason);
     return { requeueInMs: 0 };
   }
 
@@ -265,16 +324,22 @@ export class JobController implements Controller<JobRow, JobStatus> {
     return { requeueInMs: 0 };
   }
 
-  /** A spot machine lost mid-run: try another host (checkpoint restored) while retries remain. */
-  private async machineLost(row: JobRow, spec: JobSpec, ctx: Ctx, reason: string): Promise<ReconcileResult> {
-    if (row.instance_id)
-      await this.options.instances.act(row.owner_id, row.instance_id, "delete").catch(() => undefined);
+  /** A machine lost (mid-run, or before setup): try another host (checkpoint restored) while retries remain. */
+  private async machineLost(
+    row: JobRow,
+    spec: JobSpec,
+    ctx: Ctx,
+    lost: { reason: string; instanceId?: string | null },
+  ): Promise<ReconcileResult> {
+    const { reason, instanceId = row.instance_id } = lost;
+    if (instanceId) await this.options.instances.act(row.owner_id, instanceId, "delete").catch(() => undefined);
     if (row.attempt > spec.max_retries) {
       return this.stopFailed(ctx, `${reason}; no retries left (${spec.max_retries})`);
     }
     this.log(row.id, `[dumont] attempt ${row.attempt} lost: ${reason}; starting attempt ${row.attempt + 1}\n`);
-    const attempts = [...attemptsOf(row), { attempt: row.attempt, instance_id: row.instance_id, reason }];
+    const attempts = [...attemptsOf(row), { attempt: row.attempt, instance_id: instanceId, reason }];
     const ok = await ctx.transition("provisioning", `attempt ${row.attempt} lost: ${reason}`, {
+      provision_started_at: ctx.now(),
       attempt: row.attempt + 1,
       attempts: JSON.stringify(attempts),
       gpu_seconds: row.gpu_seconds + runSeconds(row, ctx.now()),
@@ -329,14 +394,21 @@ export class JobController implements Controller<JobRow, JobStatus> {
     return deployment?.winner_instance_id ? [deployment.winner_instance_id] : [];
   }
 
-  private async remote(instance: InstanceRow): Promise<JobRemote> {
+  /** Both ways of reaching the machine, with the control plane's key for its owner. */
+  private async connect(instance: InstanceRow): Promise<{ remote: JobRemote; transfer: MachineTransfer }> {
     const key = await this.options.sshKeys.controlKey(instance.owner_id);
-    return new JobRemote({ host: instance.ssh_host ?? "", port: instance.ssh_port ?? 0, user: "root" }, key.privateKey);
+    const endpoint = { host: instance.ssh_host ?? "", port: instance.ssh_port ?? 0, user: "root" };
+    return { remote: new JobRemote(endpoint, key.privateKey), transfer: new MachineTransfer(endpoint, key.privateKey) };
+  }
+
+  /** The job's env: sealed at rest (like the token), opened only to write the machine's 0600 env file. */
+  private envOf(spec: JobSpec): Record<string, string> {
+    const sealed = (spec as { env_sealed?: string }).env_sealed;
+    return sealed === undefined ? spec.env : openEnv(this.options.box, sealed);
   }
 
   private log(jobId: string, text: string): void {
-    mkdirSync(join(this.options.storeDir, jobId), { recursive: true });
-    appendFileSync(this.logPath(jobId), text);
+    this.jobLog(jobId).append(Buffer.from(text, "utf8"));
   }
 }
 

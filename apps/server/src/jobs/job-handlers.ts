@@ -6,7 +6,11 @@ type Names = "createJob" | "listJobs" | "getJob" | "cancelJob" | "jobLogs" | "jo
 export function jobHandlers(ctx: ServerContext): HandlersFor<Names> {
   const { jobs } = ctx;
   return {
-    createJob: async ({ body }, { principal }) => jobs.view(await jobs.create(principal.user.id, body)),
+    createJob: async ({ body }, { principal }) => {
+      // A job rents a machine (through the wizard); past the spending cap it is refused up front.
+      await ctx.spending.assertMayStart(principal.user.id);
+      return jobs.view(await jobs.create(principal.user.id, body));
+    },
     listJobs: async ({ query }, { principal }) => {
       const rows = await ctx.repos.jobs.listOwned(principal.user.id, query);
       return { jobs: rows.map((row) => jobs.view(row)), total: rows.length };

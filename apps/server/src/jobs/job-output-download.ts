@@ -1,4 +1,4 @@
-import { createReadStream, statSync } from "node:fs";
+import { createReadStream } from "node:fs";
 import { basename } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { ServerContext } from "../server-context";
@@ -20,12 +20,15 @@ export function registerJobOutputDownload(app: FastifyInstance, ctx: ServerConte
       const params = request.params as { id: string; "*": string };
       const principal = request.principal;
       if (!principal) throw new Error("authenticated route without principal");
-      const file = await ctx.jobs.outputFile(principal.user.id, params.id, params["*"]);
+      const path = params["*"];
+      // Streams from the descriptor that was checked (no second open by name, so no link swap).
+      const file = await ctx.jobs.openOutput(principal.user.id, params.id, path);
+      const name = basename(path).replace(/[^\w.+-]/g, "_") || "output";
       return reply
         .type("application/octet-stream")
-        .header("content-length", String(statSync(file).size))
-        .header("content-disposition", `attachment; filename="${basename(file).replace(/"/g, "")}"`)
-        .send(createReadStream(file));
+        .header("content-length", String(file.size))
+        .header("content-disposition", `attachment; filename="${name}"`)
+        .send(createReadStream("", { fd: file.fd, autoClose: true }));
     },
   });
 }

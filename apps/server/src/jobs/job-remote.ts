@@ -1,20 +1,22 @@
-import { mkdirSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { rsync, shellQuote, sshExec, type SshEndpoint } from "@dumont/providers";
+import { parseExitCode, untrustedText } from "@dumont/core";
+import { shellQuote, sshExec, type SshEndpoint } from "@dumont/providers";
 import { JOB_DIR, START_SUPERVISOR, type JobFile } from "./job-script";
 
 export interface JobRemoteState {
   phase: "setup" | "run" | "none";
-  exitCode: number | null;
-  /** New log bytes since the offset asked for. */
-  logChunk: string;
-  logBytes: number;
+  /** The command's exit code once it has one; `invalid` when the machine wrote something else there. */
+  exit: { code: number } | { invalid: string } | null;
+  /** New log bytes since the offset asked for (raw bytes: the log is the user's, not text we trust). */
+  logChunk: Buffer;
 }
 
-// One poll reads at most this much new log; the rest comes on the next poll.
-const LOG_CHUNK = 512 * 1024;
+/** One poll reads at most this much new log; the rest comes on the next poll. */
+export const LOG_CHUNK_BYTES = 512 * 1024;
 
-/** What a job does to its machine over SSH: write files, start the supervisor, read its state, copy files back. */
+/**
+ * What a job does to its machine over SSH: write files, start the supervisor, read its state.
+ * Copies of files go through `MachineTransfer`. Everything the machine answers is parsed strictly.
+ */
 export class JobRemote {
   constructor(
     private readonly endpoint: SshEndpoint,
@@ -32,7 +34,7 @@ export class JobRemote {
         stdin: file.content,
         timeoutMs: 60_000,
       });
-      if (result.exitCode !== 0) throw new Error(`writing ${path} failed: ${result.stderr.trim()}`);
+      if (result.exitCode !== 0) throw new Error(`writing ${path} failed: ${untrustedText(result.stderr.trim())}`);
     }
   }
 
@@ -43,14 +45,18 @@ export class JobRemote {
       command: START_SUPERVISOR,
       timeoutMs: 30_000,
     });
-    if (result.exitCode !== 0) throw new Error(`starting the supervisor failed: ${result.stderr.trim()}`);
+    if (result.exitCode !== 0)
+      throw new Error(`starting the supervisor failed: ${untrustedText(result.stderr.trim())}`);
   }
 
   async state(logOffset: number): Promise<JobRemoteState> {
+    // Phase and exit code are at most a few bytes when honest; the log chunk travels as base64 so
+    // its bytes arrive exactly (no text decoding in between) and its length is bounded.
     const script = [
-      `cat ${JOB_DIR}/phase 2>/dev/null || echo none`,
-      `cat ${JOB_DIR}/exit_code 2>/dev/null || echo -`,
-      `tail -c +${logOffset + 1} ${JOB_DIR}/job.log 2>/dev/null | head -c ${LOG_CHUNK}`,
+      // One line each, whatever the files hold (the user's code can write them too).
+      `if [ -f ${JOB_DIR}/phase ]; then head -c 32 ${JOB_DIR}/phase | tr -d '\\r\\n'; else printf none; fi; echo`,
+      `if [ -f ${JOB_DIR}/exit_code ]; then head -c 32 ${JOB_DIR}/exit_code | tr -d '\\r\\n'; else printf -; fi; echo`,
+      `tail -c +${logOffset + 1} ${JOB_DIR}/job.log 2>/dev/null | head -c ${LOG_CHUNK_BYTES} | base64 | tr -d '\\n'`,
     ].join("; ");
     // Short: a lost machine must be noticed quickly, and the next poll retries anyway.
     const result = await sshExec({
@@ -59,55 +65,13 @@ export class JobRemote {
       command: script,
       timeoutMs: 10_000,
     });
-    const [phase = "none", exit = "-"] = result.stdout.split("\n", 2);
-    const headerLength = phase.length + exit.length + 2;
-    const logChunk = result.stdout.slice(headerLength);
-    return {
-      phase: phase === "setup" || phase === "run" ? phase : "none",
-      exitCode: exit.trim() === "-" ? null : Number(exit.trim()),
-      logChunk,
-      logBytes: Buffer.byteLength(logChunk, "utf8"),
-    };
-  }
-
-  /** Copies remote paths into a local directory (one subdirectory per path), skipping missing ones. */
-  async pull(paths: readonly string[], localDir: string, timeoutMs = 600_000): Promise<void> {
-    for (const path of paths) {
-      const quoted = shellQuote(path);
-      const kind = await sshExec({
-        endpoint: this.endpoint,
-        privateKey: this.privateKey,
-        command: `if [ -d ${quoted} ]; then echo dir; elif [ -e ${quoted} ]; then echo file; else echo none; fi`,
-      });
-      const type = kind.stdout.trim();
-      if (type === "none") continue;
-      const relative = path.replace(/^\/+/, "").replace(/\/+$/, "");
-      const target = type === "dir" ? join(localDir, relative) : join(localDir, dirname(relative));
-      mkdirSync(target, { recursive: true });
-      await rsync({
-        endpoint: this.endpoint,
-        privateKey: this.privateKey,
-        source: type === "dir" ? `${path.replace(/\/+$/, "")}/` : path,
-        destination: `${target}/`,
-        direction: "pull",
-        timeoutMs,
-      });
+    const [phase = "none", exit = "-", encoded = ""] = result.stdout.split("\n", 3);
+    const logChunk = Buffer.from(encoded.trim(), "base64").subarray(0, LOG_CHUNK_BYTES);
+    let parsedExit: JobRemoteState["exit"] = null;
+    if (exit.trim() !== "-" && exit.trim() !== "") {
+      const code = parseExitCode(exit);
+      parsedExit = code.ok ? { code: code.value } : { invalid: untrustedText(code.problem, 200) };
     }
-  }
-
-  /** Puts a saved checkpoint back where the command expects it (a new machine after an interruption). */
-  async push(localDir: string, remotePath: string): Promise<void> {
-    await sshExec({
-      endpoint: this.endpoint,
-      privateKey: this.privateKey,
-      command: `mkdir -p ${shellQuote(remotePath)}`,
-    });
-    await rsync({
-      endpoint: this.endpoint,
-      privateKey: this.privateKey,
-      source: `${localDir.replace(/\/+$/, "")}/`,
-      destination: `${remotePath.replace(/\/+$/, "")}/`,
-      direction: "push",
-    });
+    return { phase: phase === "setup" || phase === "run" ? phase : "none", exit: parsedExit, logChunk };
   }
 }

@@ -59,7 +59,7 @@ export function buildJobFiles(input: JobScriptInput): JobFile[] {
     case "huggingface":
       fetch.push('echo "[dumont] downloading from the Hugging Face Hub"');
       fetch.push(
-        `python3 "$J/hf_download.py" ${shellQuote(input.hfRepo ?? "")} ${shellQuote(input.hfRevision ?? "main")} /workspace/model`,
+        `python3 "$DUMONT_JOB/hf_download.py" ${shellQuote(input.hfRepo ?? "")} ${shellQuote(input.hfRevision ?? "main")} /workspace/model`,
       );
       fetch.push(
         "if [ -f /workspace/model/requirements.txt ]; then pip install -r /workspace/model/requirements.txt; fi",
@@ -73,18 +73,18 @@ export function buildJobFiles(input: JobScriptInput): JobFile[] {
   }
   if (input.setupScript) {
     fetch.push('echo "[dumont] running the setup script"');
-    fetch.push(`(cd ${shellQuote(workdir)} && sh "$J/setup.sh")`);
+    fetch.push(`(cd ${shellQuote(workdir)} && sh "$DUMONT_JOB/setup.sh")`);
   }
 
   const run = [
     "#!/bin/sh",
     "# Written by Dumont: the job supervisor. Runs detached (setsid) so SSH drops do not kill it.",
-    `J=${JOB_DIR}`,
-    '. "$J/env"',
+    `DUMONT_JOB=${JOB_DIR}`,
+    '. "$DUMONT_JOB/env"',
     "# The machine is disposable: let pip install into an image's system Python (PEP 668).",
     "export PIP_BREAK_SYSTEM_PACKAGES=1",
-    'finish() { echo "$1" > "$J/exit_code.tmp" && mv "$J/exit_code.tmp" "$J/exit_code"; exit 0; }',
-    'echo setup > "$J/phase"',
+    'finish() { echo "$1" > "$DUMONT_JOB/exit_code.tmp" && mv "$DUMONT_JOB/exit_code.tmp" "$DUMONT_JOB/exit_code"; exit 0; }',
+    'echo setup > "$DUMONT_JOB/phase"',
     "mkdir -p /workspace/output",
     "(",
     "  set -e",
@@ -92,10 +92,10 @@ export function buildJobFiles(input: JobScriptInput): JobFile[] {
     ")",
     "rc=$?",
     'if [ "$rc" -ne 0 ]; then echo "[dumont] setup failed with exit code $rc"; finish "$rc"; fi',
-    'echo run > "$J/phase"',
+    'echo run > "$DUMONT_JOB/phase"',
     'echo "[dumont] running the command"',
     `cd ${shellQuote(workdir)}`,
-    'sh "$J/command.sh"',
+    'sh "$DUMONT_JOB/command.sh"',
     "rc=$?",
     'echo "[dumont] command exited with code $rc"',
     'finish "$rc"',

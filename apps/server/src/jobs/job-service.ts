@@ -1,6 +1,4 @@
-import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
-import { join, relative, resolve, sep } from "node:path";
-import { DumontError, JOB_MACHINE, notFound, type JobStatus } from "@dumont/core";
+import { DumontError, JOB_MACHINE, isTerminal, notFound, type JobStatus } from "@dumont/core";
 import type { ControlledStore, EventsRepository, JobRow, JobsRepository } from "@dumont/db";
 import type { z } from "zod";
 import type { CreateJobBody } from "@dumont/core";
@@ -8,9 +6,13 @@ import type { MarketRegistry } from "../market/market-registry";
 import type { SecretBox } from "../security/secret-box";
 import type { JobController } from "../jobs/job-controller";
 import { newId } from "../security/tokens";
+import { sealEnv } from "../security/sealed-env";
 import { iso, isoOrNull } from "../server-context";
 
 type JobInput = z.output<typeof CreateJobBody>;
+
+/** The most log one response carries; clients read on from `next_offset`. */
+const LOG_PAGE_BYTES = 1024 * 1024;
 
 /** Jobs' API side: create, read, cancel, logs and outputs (which outlive the machine). */
 export class JobService {
@@ -22,6 +24,8 @@ export class JobService {
       markets: MarketRegistry;
       box: SecretBox;
       controller: JobController;
+      /** The log's bound (head + tail), to say so where the middle was dropped. */
+      logLimitBytes: number;
       wake: () => void;
       now: () => number;
     },
@@ -30,7 +34,9 @@ export class JobService {
   async create(userId: string, input: JobInput): Promise<JobRow> {
     const market = await this.deps.markets.kindFor(userId);
     const now = this.deps.now();
-    const { hf_token: hfToken, start_at: startAt, ...spec } = input;
+    const { hf_token: hfToken, start_at: startAt, env, ...rest } = input;
+    // Env values may hold secrets: sealed at rest like the token, opened only to write the machine's env file.
+    const spec = { ...rest, env: {}, env_sealed: sealEnv(this.deps.box, env) };
     const row: JobRow = {
       id: newId("job"),
       owner_id: userId,
@@ -60,6 +66,7 @@ export class JobService {
       price_per_hour: null,
       gpu_seconds: 0,
       last_checkpoint_at: null,
+      provision_started_at: null,
     };
     await this.deps.jobs.insert(row);
     await this.deps.events.append({
@@ -101,49 +108,49 @@ export class JobService {
     return updated;
   }
 
+  /**
+   * A page of the log by byte range: from `offset`, or the last `tail` lines, at most
+   * LOG_PAGE_BYTES at a time (read on from `next_offset` while `more`). Never loads the log whole.
+   */
   async logs(userId: string, id: string, options: { tail?: number | undefined; offset?: number | undefined }) {
     const row = await this.get(userId, id);
-    const path = this.deps.controller.logPath(id);
-    const text = existsSync(path) ? readFileSync(path, "utf8") : "";
-    const bytes = Buffer.byteLength(text, "utf8");
-    let logs = text;
-    if (options.offset !== undefined) logs = Buffer.from(text, "utf8").subarray(options.offset).toString("utf8");
-    if (options.tail !== undefined)
-      logs = logs
-        .split("\n")
-        .slice(-(options.tail + 1))
-        .join("\n");
-    const finished =
-      row.status === "completed" || row.status === "failed" || row.status === "cancelled" || row.status === "timed_out";
-    return { job_id: id, logs, next_offset: bytes, finished };
+    const log = this.deps.controller.jobLog(id);
+    const size = log.size();
+    const start =
+      options.offset !== undefined
+        ? Math.min(options.offset, size)
+        : options.tail !== undefined
+          ? log.offsetOfLastLines(options.tail, LOG_PAGE_BYTES)
+          : 0;
+    const slice = log.read(start, LOG_PAGE_BYTES);
+    const gap =
+      slice.skipped > 0
+        ? `\n[dumont] … ${slice.skipped} bytes of log not kept here (the server keeps the first and last ${Math.floor(this.deps.logLimitBytes / 2)} bytes) …\n`
+        : "";
+    return {
+      job_id: id,
+      logs: gap + slice.data.toString("utf8"),
+      next_offset: slice.nextOffset,
+      size,
+      more: slice.nextOffset < size,
+      finished: isTerminal(JOB_MACHINE, row.status as JobStatus),
+    };
   }
 
   async outputs(userId: string, id: string): Promise<{ path: string; size: number }[]> {
     await this.get(userId, id);
-    const root = this.deps.controller.outputsDir(id);
-    if (!existsSync(root)) return [];
-    const files: { path: string; size: number }[] = [];
-    const walk = (dir: string) => {
-      for (const entry of readdirSync(dir, { withFileTypes: true })) {
-        const full = join(dir, entry.name);
-        if (entry.isDirectory()) walk(full);
-        else if (entry.isFile())
-          files.push({ path: "/" + relative(root, full).split(sep).join("/"), size: statSync(full).size });
-      }
-    };
-    walk(root);
-    return files.sort((a, b) => a.path.localeCompare(b.path));
+    return this.deps.controller.store(id).listFiles("outputs");
   }
 
-  /** The local file behind an output path, refusing anything outside the job's output store. */
-  async outputFile(userId: string, id: string, path: string): Promise<string> {
+  /**
+   * One collected file, opened without following links and checked to lie inside the job's
+   * output store; anything else (a link, a path with `..`, a directory) reads as missing.
+   */
+  async openOutput(userId: string, id: string, path: string): Promise<{ fd: number; size: number }> {
     await this.get(userId, id);
-    const root = resolve(this.deps.controller.outputsDir(id));
-    const full = resolve(root, "." + (path.startsWith("/") ? path : `/${path}`));
-    if (!full.startsWith(root + sep) || !existsSync(full) || !statSync(full).isFile()) {
-      throw new DumontError({ code: "NOT_FOUND", message: `job ${id} has no output ${path}` });
-    }
-    return full;
+    const opened = this.deps.controller.store(id).openFile("outputs", path);
+    if (!opened) throw new DumontError({ code: "NOT_FOUND", message: `job ${id} has no output ${path}` });
+    return opened;
   }
 
   view(row: JobRow) {
@@ -166,7 +173,8 @@ export class JobService {
       deployment_id: row.deployment_id,
       ssh_host: null,
       ssh_port: null,
-      exit_code: row.exit_code,
+      // Stored values are ours, but a row written before strict parsing must not break the response.
+      exit_code: Number.isInteger(row.exit_code) ? row.exit_code : null,
       error_message: row.error,
       created_at: iso(row.created_at),
       start_at: isoOrNull(row.start_at),

@@ -2,13 +2,44 @@ import { z } from "zod";
 import { defineRoute } from "./route";
 import { IdParams, Timestamp } from "./common-schemas";
 import { JOB_MACHINE } from "../job/job-machine";
+import { GpuNameFilter, RegionFilter } from "./offer-filters";
+import { WORKSPACE_ROOT, remotePathProblem } from "../trust/remote-path";
 
-const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name");
+/**
+ * Names the supervisor and the control plane set themselves, so a job's env cannot redirect them:
+ * `DUMONT_*` (the supervisor's own state), `HF_TOKEN` (comes from `hf_token`, sealed), and the
+ * shell's own knobs that would change how the supervisor's script runs.
+ */
+const RESERVED_ENV =
+  /^(DUMONT_.*|HF_TOKEN|IFS|ENV|BASH_ENV|PS4|SHELLOPTS|BASHOPTS|LD_PRELOAD|LD_LIBRARY_PATH|LD_AUDIT)$/;
+const EnvName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name")
+  .refine((name) => !RESERVED_ENV.test(name), "is reserved (DUMONT_*, HF_TOKEN and the shell's own variables)");
 const RemotePath = z
   .string()
+  .superRefine((path, ctx) => {
+    const problem = remotePathProblem(path);
+    if (problem !== null) ctx.addIssue({ code: "custom", message: `a path under ${WORKSPACE_ROOT}: it ${problem}` });
+  })
+  .describe(`an absolute path under ${WORKSPACE_ROOT} on the machine, without . or .. segments`);
+
+/**
+ * Git's real transports only. Git also accepts `<helper>::<address>` (remote helpers such as
+ * `fd::3` or `ext::<command>`) and `file://`; those run things or read files on the machine, and
+ * `fd::3` hangs until the timeout, so they are refused here. Scp-like `user@host:path` is allowed.
+ */
+const GitUrl = z
+  .string()
   .min(1)
-  .max(500)
-  .regex(/^\/[^\0\n]*$/, "an absolute path on the machine");
+  .max(2000)
+  .refine(
+    (url) =>
+      !url.includes("::") &&
+      !url.startsWith("-") &&
+      (/^(https?|ssh|git):\/\/[^\s]+$/i.test(url) || /^[\w.-]+@[\w.-]+:[^\s:][^\s]*$/.test(url)),
+    "a git URL over https, http, ssh, git, or scp-like user@host:path",
+  );
 
 export const CreateJobBody = z
   .object({
@@ -26,11 +57,11 @@ export const CreateJobBody = z
       .max(500)
       .optional()
       .describe("stored encrypted; reaches the machine through a 0600 env file"),
-    git_url: z.string().min(1).max(2000).optional(),
+    git_url: GitUrl.optional(),
     git_branch: z.string().min(1).max(200).optional(),
     setup_script: z.string().max(50_000).optional(),
     pip_packages: z.array(z.string().min(1).max(200)).max(100).default([]),
-    gpu_type: z.string().max(64).optional().describe("e.g. RTX 4090; any GPU when omitted"),
+    gpu_type: GpuNameFilter.optional(),
     num_gpus: z.number().int().min(1).max(8).default(1),
     use_spot: z.boolean().default(false),
     disk_size: z.number().int().min(10).max(10_000).default(50),
@@ -39,7 +70,7 @@ export const CreateJobBody = z
     output_paths: z.array(RemotePath).max(20).default(["/workspace/output"]),
     env: z.record(EnvName, z.string().max(10_000)).default({}),
     max_price: z.number().positive().max(1000).default(2),
-    region: z.string().max(200).default("global"),
+    region: RegionFilter.default("global"),
     checkpoint_path: RemotePath.optional().describe("synced while running; restored after a spot interruption"),
     max_retries: z.number().int().min(0).max(10).default(2),
     start_at: z.iso.datetime().optional().describe("schedule for later"),
@@ -135,10 +166,17 @@ export const jobRoutes = {
     successStatus: 200,
     params: IdParams,
     query: z.object({
-      tail: z.coerce.number().int().min(1).max(100_000).optional().describe("last N lines"),
+      tail: z.coerce.number().int().min(1).max(100_000).optional().describe("last N lines (within the last MiB)"),
       offset: z.coerce.number().int().min(0).optional().describe("bytes already read (for following)"),
     }),
-    response: z.object({ job_id: z.string(), logs: z.string(), next_offset: z.number().int(), finished: z.boolean() }),
+    response: z.object({
+      job_id: z.string(),
+      logs: z.string(),
+      next_offset: z.number().int().describe("read on from here"),
+      size: z.number().int().describe("bytes the job has logged so far"),
+      more: z.boolean().describe("more is already there past next_offset: ask again at once"),
+      finished: z.boolean(),
+    }),
   }),
   jobOutputs: defineRoute({
     method: "GET",

@@ -6,6 +6,9 @@ import * as history from "./0003-history";
 import * as wizard from "./0004-wizard";
 import * as jobs from "./0005-jobs";
 import * as installation from "./0006-installation";
+import * as roles from "./0007-roles";
+import * as blacklistHides from "./0008-blacklist-hides";
+import * as jobProvisioning from "./0009-job-provisioning";
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void>;
@@ -19,6 +22,9 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   "0004-wizard": wizard,
   "0005-jobs": jobs,
   "0006-installation": installation,
+  "0007-roles": roles,
+  "0008-blacklist-hides": blacklistHides,
+  "0009-job-provisioning": jobProvisioning,
 };
 
 export function migrationsFor(dialect: SqlDialect): Record<string, Migration> {

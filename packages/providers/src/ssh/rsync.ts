@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DumontError } from "@dumont/core";
@@ -15,11 +15,33 @@ export interface RsyncOptions {
   direction: "push" | "pull";
   delete?: boolean;
   timeoutMs?: number;
+  /** Aborting kills rsync (a size watchdog, a cancelled job). */
+  signal?: AbortSignal;
 }
 
 /**
- * Copies with the system's rsync over the system's ssh: fast, incremental, resumable. The key
- * goes in a 0600 temp file because ssh will not read keys from anywhere else.
+ * What a copy keeps: regular files and directories with their contents and times, nothing else.
+ * The other side may be hostile (a stranger's host, the user's code as root), so a copy never
+ * creates symlinks (`--no-links`: a link to / would be followed later), devices or FIFOs, never
+ * keeps owners or groups, and gives every file a fixed mode (no setuid, no world access). Files
+ * that are not plain are skipped, which rsync reports and we accept.
+ */
+export const RSYNC_SAFE_FLAGS: readonly string[] = [
+  "--recursive",
+  "--times",
+  "--no-links",
+  "--no-devices",
+  "--no-specials",
+  "--no-owner",
+  "--no-group",
+  "--perms",
+  "--chmod=D0700,F0600",
+];
+
+/**
+ * Copies with the system's rsync over the system's ssh: fast, incremental, resumable, and only
+ * plain files (`RSYNC_SAFE_FLAGS`). The key goes in a 0600 temp file because ssh will not read
+ * keys from anywhere else; the temp directory is removed afterwards.
  */
 export async function rsync(options: RsyncOptions): Promise<{ stdout: string }> {
   const dir = mkdtempSync(join(tmpdir(), "dumont-rsync-"));
@@ -42,7 +64,7 @@ export async function rsync(options: RsyncOptions): Promise<{ stdout: string }> 
   ].join(" ");
   const remote = (path: string) => `${endpoint.user}@${endpoint.host}:${path}`;
   const args = [
-    "-a",
+    ...RSYNC_SAFE_FLAGS,
     "--partial",
     ...(options.delete ? ["--delete"] : []),
     "-e",
@@ -54,11 +76,21 @@ export async function rsync(options: RsyncOptions): Promise<{ stdout: string }> 
     const child = spawn("rsync", args, { stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 600_000);
+    // The far side can print without end; keep only the start of what it says.
+    child.stdout.on("data", (c: Buffer) => {
+      if (stdout.length < 65_536) stdout += c.toString();
+    });
+    child.stderr.on("data", (c: Buffer) => {
+      if (stderr.length < 65_536) stderr += c.toString();
+    });
+    const kill = () => child.kill("SIGKILL");
+    const timer = setTimeout(kill, options.timeoutMs ?? 600_000);
+    options.signal?.addEventListener("abort", kill, { once: true });
+    if (options.signal?.aborted) kill();
+    const cleanUp = () => rmSync(dir, { recursive: true, force: true });
     child.on("error", (error) => {
       clearTimeout(timer);
+      cleanUp();
       reject(
         new DumontError({
           code: "MACHINE_UNREACHABLE",
@@ -69,6 +101,8 @@ export async function rsync(options: RsyncOptions): Promise<{ stdout: string }> 
     });
     child.on("close", (code) => {
       clearTimeout(timer);
+      options.signal?.removeEventListener("abort", kill);
+      cleanUp();
       if (code === 0) resolve({ stdout });
       else
         reject(

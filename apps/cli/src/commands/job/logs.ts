@@ -19,8 +19,10 @@ export function registerJobLogs(job: Command, cli: CliRuntime): void {
         let page = await client.call("jobLogs", { params: { id }, query: { tail: o.tail } });
         if (cli.options.json && !o.follow) return cli.print(page, () => page.logs);
         process.stdout.write(page.logs);
-        while (o.follow && !page.finished) {
-          await sleep(1000);
+        // The server sends the log a page at a time: read on while there is more, and with
+        // --follow, until the job ends.
+        while (page.more || (o.follow && !page.finished)) {
+          if (!page.more) await sleep(1000);
           page = await client.call("jobLogs", { params: { id }, query: { offset: page.next_offset } });
           process.stdout.write(page.logs);
         }
