@@ -40,6 +40,9 @@ import { registerJobWait } from "./commands/job/wait";
 import { registerJobDownload } from "./commands/job/download";
 import { registerWizardStatus } from "./commands/wizard/status";
 import { registerWizardCancel } from "./commands/wizard/cancel";
+import { registerAdminCreate } from "./commands/admin/create";
+import { registerAdminInvite } from "./commands/admin/invite";
+import { registerAdminUser } from "./commands/admin/user";
 
 declare const __DUMONT_VERSION__: string | undefined;
 
@@ -116,6 +119,11 @@ export function buildProgram(): Command {
   registerBlacklistAdd(blacklist, cli);
   registerBlacklistRemove(blacklist, cli);
   registerBlacklistCheck(blacklist, cli);
+
+  const admin = program.command("admin").description("run this server: operators, invites, spending caps");
+  registerAdminCreate(admin, cli);
+  registerAdminInvite(admin, cli);
+  registerAdminUser(admin, cli);
   return program;
 }
 

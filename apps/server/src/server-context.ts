@@ -9,6 +9,7 @@ import type {
   HistoryRepository,
   DeploymentsRepository,
   JobsRepository,
+  InvitesRepository,
   SettingsRepository,
   TokensRepository,
   UsersRepository,
@@ -17,6 +18,8 @@ import type { ServerConfig } from "./config";
 import type { AuthService } from "./auth/auth-service";
 import type { SettingsService } from "./account/settings-service";
 import type { BalanceService } from "./account/balance-service";
+import type { SpendingService } from "./spending/spending-service";
+import type { InviteService } from "./admin/invite-service";
 import type { CanaryController } from "./canary/canary-controller";
 import type { ControllerRunner } from "./controllers/controller-runner";
 import type { Metrics } from "./http/metrics";
@@ -48,11 +51,14 @@ export interface ServerContext {
     history: HistoryRepository;
     deployments: DeploymentsRepository;
     jobs: JobsRepository;
+    invites: InvitesRepository;
   };
   store: ControlledStore;
   auth: AuthService;
   settings: SettingsService;
   balance: BalanceService;
+  spending: SpendingService;
+  invites: InviteService;
   canaryController: CanaryController;
   markets: MarketRegistry;
   instances: InstanceService;

@@ -17,3 +17,5 @@ export * from "./repositories/deployments-repository";
 export * from "./repositories/jobs-repository";
 export * from "./repositories/installation-repository";
 export * from "./repositories/orphan-candidates-repository";
+export * from "./repositories/invites-repository";
+export * from "./repositories/spending-repository";

@@ -19,7 +19,8 @@ export interface ServerProcess {
  */
 export async function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
   const child = spawn(process.execPath, [DUMONT_BIN, "server", "--port", "0"], {
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: "", ...env },
+    // Registration is open for tests unless they set DUMONT_REGISTRATION ("" = the real default).
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: "", DUMONT_REGISTRATION: "open", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let text = "";

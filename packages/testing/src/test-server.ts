@@ -12,7 +12,8 @@ export interface InProcessServer {
 
 /**
  * A real server (real database, real controllers) in this process, driven with `app.inject` so
- * API tests open no ports. Extra environment goes through the same config parser as production.
+ * API tests open no ports. Extra environment goes through the same config parser as production;
+ * registration is open unless the test says otherwise.
  */
 export async function startInProcessServer(
   options: {
@@ -28,6 +29,9 @@ export async function startInProcessServer(
     DUMONT_HOME: home,
     DUMONT_LOG_LEVEL: "silent",
     DUMONT_POLL_MS: "50",
+    // Most tests register several users freely (the first is the operator). Tests of the real
+    // default pass DUMONT_REGISTRATION: "" (unset).
+    DUMONT_REGISTRATION: "open",
     ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
     ...(database.pgSchema ? { DUMONT_PG_SCHEMA: database.pgSchema } : {}),
     ...options.env,

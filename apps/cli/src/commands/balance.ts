@@ -5,16 +5,26 @@ import { formatFields } from "../output";
 export function registerBalance(program: Command, cli: CliRuntime): void {
   program
     .command("balance")
-    .description("show your marketplace credit")
+    .description("show your marketplace credit, or your spending and cap on the server's account")
     .action(
       cli.action(async () => {
         const b = await (await cli.client()).call("getBalance", {});
+        const money = (v: number | null) => (v === null ? null : `$${v.toFixed(2)}`);
+        const market = b.simulated ? `${b.provider} (SIMULATED local market, no real money)` : b.provider;
+        const spending = b.spending;
         cli.print(b, () =>
           formatFields({
-            credit: `$${b.credit.toFixed(2)}`,
-            balance: `$${b.balance.toFixed(2)}`,
-            account: b.email,
-            market: b.simulated ? `${b.provider} (SIMULATED local market, no real money)` : b.provider,
+            account: b.account === "own" ? "your own Vast.ai key" : "the server's marketplace account",
+            // The server account's credit and email are shown to the operator only.
+            ...(b.credit === null ? {} : { credit: money(b.credit), balance: money(b.balance), email: b.email }),
+            ...(spending
+              ? {
+                  "you spent": money(spending.spent_usd),
+                  "your cap": spending.cap_usd === null ? "none" : money(spending.cap_usd),
+                  remaining: money(spending.remaining_usd),
+                }
+              : {}),
+            market,
           }),
         );
       }),

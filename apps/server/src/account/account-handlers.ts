@@ -9,7 +9,7 @@ export function accountHandlers(ctx: ServerContext): HandlersFor<"getSettings" |
       settingsView(
         await ctx.settings.update(principal.user.id, { vastApiKey: body.vast_api_key, preferences: body.settings }),
       ),
-    getBalance: async (_input, { principal }) => ctx.balance.forUser(principal.user.id),
+    getBalance: async (_input, { principal }) => ctx.balance.forUser(principal.user),
   };
 }
 

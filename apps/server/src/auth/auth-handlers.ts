@@ -7,7 +7,12 @@ type AuthRouteNames = "register" | "login" | "logout" | "me" | "createApiKey" | 
 export function authHandlers(ctx: ServerContext): HandlersFor<AuthRouteNames> {
   return {
     register: async ({ body }, { request }) => {
-      const { user, token, row } = await ctx.auth.register({ ...body, ip: request.ip });
+      const { user, token, row } = await ctx.auth.register({
+        email: body.email,
+        password: body.password,
+        inviteCode: body.invite_code,
+        ip: request.ip,
+      });
       return session(user, token, row);
     },
     login: async ({ body }, { request }) => {
@@ -48,7 +53,7 @@ export function authHandlers(ctx: ServerContext): HandlersFor<AuthRouteNames> {
 }
 
 function userView(user: UserRow) {
-  return { id: user.id, email: user.email, created_at: iso(user.created_at) };
+  return { id: user.id, email: user.email, role: user.role, created_at: iso(user.created_at) };
 }
 
 function session(user: UserRow, token: string, row: TokenRow) {

@@ -3,6 +3,8 @@ import type { TokenRow, TokensRepository, UserRow, UsersRepository } from "@dumo
 import { DECOY_HASH_PROMISE, hashPassword, verifyPassword } from "../security/password-hasher";
 import { displayPrefix, generateToken, hashToken, newId, type TokenKind } from "../security/tokens";
 import type { LoginThrottle } from "../security/login-throttle";
+import { hashInviteCode } from "../security/invite-codes";
+import { decideRole, inviteRejected, type RegistrationMode } from "./registration-policy";
 
 /** The caller behind a request, resolved from its bearer token. */
 export interface Principal {
@@ -20,6 +22,7 @@ export interface AuthServiceOptions {
   tokens: TokensRepository;
   throttle: LoginThrottle;
   sessionTtlMs: number;
+  registration: RegistrationMode;
   now: () => number;
 }
 
@@ -29,14 +32,31 @@ const TOUCH_INTERVAL_MS = 60_000;
 export class AuthService {
   constructor(private readonly options: AuthServiceOptions) {}
 
-  async register(input: { email: string; password: string; ip: string }): Promise<{ user: UserRow } & IssuedToken> {
+  async register(input: {
+    email: string;
+    password: string;
+    inviteCode?: string | undefined;
+    ip: string;
+  }): Promise<{ user: UserRow } & IssuedToken> {
     this.options.throttle.admit(input.ip, undefined);
-    const user = await this.options.users.create({
-      id: newId("usr"),
-      email: input.email,
-      password_hash: await hashPassword(input.password),
-      created_at: this.options.now(),
+    const { registration, users } = this.options;
+    const hasInvite = input.inviteCode !== undefined;
+    // Refuse early, before paying for the password hash; the transaction below decides for real.
+    decideRole(registration, { operatorExists: await users.operatorExists(), hasInvite });
+    const now = this.options.now();
+    const user = await users.register({
+      user: {
+        id: newId("usr"),
+        email: input.email,
+        password_hash: await hashPassword(input.password),
+        created_at: now,
+        spend_cap_usd: null,
+      },
+      decideRole: (operatorExists) => decideRole(registration, { operatorExists, hasInvite }),
+      inviteHash: input.inviteCode === undefined ? undefined : hashInviteCode(input.inviteCode),
+      now,
     });
+    if (user === "invite_rejected") throw inviteRejected();
     return { user, ...(await this.issue(user.id, "session", "login")) };
   }
 

@@ -20,6 +20,7 @@ import { instanceHandlers } from "../instances/instance-handlers";
 import { historyHandlers } from "../history/history-handlers";
 import { wizardHandlers } from "../wizard/wizard-handlers";
 import { jobHandlers } from "../jobs/job-handlers";
+import { adminHandlers } from "../admin/admin-handlers";
 import { registerJobOutputDownload } from "../jobs/job-output-download";
 import { requestLogView } from "./redact-url";
 
@@ -102,6 +103,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     ...historyHandlers(ctx),
     ...wizardHandlers(ctx),
     ...jobHandlers(ctx),
+    ...adminHandlers(ctx),
   };
   registerContractRoutes(app, handlers, ctx.auth);
   registerEventStream(app, ctx);

@@ -19,6 +19,7 @@ import type {
 import { countriesFor, type Offer, type OfferQuery } from "@dumont/providers";
 import type { MarketDescription, MarketKind, MarketRegistry } from "../market/market-registry";
 import { newId } from "../security/tokens";
+import type { SpendingService } from "../spending/spending-service";
 import { machineLabel } from "../instances/machine-label";
 
 export interface OfferSearch {
@@ -77,6 +78,8 @@ export class InstanceService {
       store: ControlledStore;
       history: HistoryService;
       deployments: DeploymentsRepository;
+      /** Every rental on the server's account passes its spending cap check. */
+      spending: SpendingService;
       /** Goes into every machine label, so the orphan collector knows our machines from others'. */
       installationId: string;
       wake: () => void;
@@ -156,8 +159,11 @@ export class InstanceService {
       throw new DumontError({ code: "VALIDATION_FAILED", message: `${provider.name} has no interruptible machines` });
     }
     const row = this.newRow(userId, body, market, undefined);
-    await this.deps.instances.insert(row);
-    await this.deps.events.append(this.creationEvent(row));
+    // The offer's price is not known here (it is read from the machine once rented); a bid is.
+    await this.deps.spending.admit(userId, market, body.bid_price ?? 0, async () => {
+      await this.deps.instances.insert(row);
+      await this.deps.events.append(this.creationEvent(row));
+    });
     this.deps.wake();
     return row;
   }
@@ -232,11 +238,13 @@ export class InstanceService {
     input: { body: NewInstanceBody; candidate: WizardCandidate },
   ): Promise<InstanceRow | undefined> {
     const row = this.newRow(userId, input.body, input.candidate.market, input.candidate);
-    const inserted = await this.deps.deployments.insertCandidate({
-      instance: row,
-      event: this.creationEvent(row),
-      now: row.created_at,
-    });
+    const inserted = await this.deps.spending.admit(userId, row.market as MarketKind, row.price_per_hour, () =>
+      this.deps.deployments.insertCandidate({
+        instance: row,
+        event: this.creationEvent(row),
+        now: row.created_at,
+      }),
+    );
     if (!inserted) return undefined;
     this.deps.wake();
     return row;
@@ -258,18 +266,24 @@ export class InstanceService {
       delete: ["creating", "booting", "running", "pausing", "paused", "resuming"],
     };
     if (action === "delete" && (row.status === "destroying" || row.status === "destroyed")) return row;
-    const updated = await this.deps.store.transitionOrThrow<InstanceStatus, InstanceRow>({
-      table: "instances",
-      machine: INSTANCE_MACHINE,
-      id,
-      ownerId: userId,
-      from: from[action],
-      to,
-      reason: `${action} requested by user`,
-      actor: `user:${userId}`,
-      nextRunInMs: 0,
-      now: this.deps.now(),
-    });
+    const transition = () =>
+      this.deps.store.transitionOrThrow<InstanceStatus, InstanceRow>({
+        table: "instances",
+        machine: INSTANCE_MACHINE,
+        id,
+        ownerId: userId,
+        from: from[action],
+        to,
+        reason: `${action} requested by user`,
+        actor: `user:${userId}`,
+        nextRunInMs: 0,
+        now: this.deps.now(),
+      });
+    // Resuming starts paying for the GPU again: a rental like any other for the spending cap.
+    const updated =
+      action === "resume"
+        ? await this.deps.spending.admit(userId, row.market as MarketKind, row.price_per_hour, transition)
+        : await transition();
     this.deps.wake();
     return updated;
   }

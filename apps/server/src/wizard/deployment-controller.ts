@@ -3,6 +3,7 @@ import {
   INSTANCE_MACHINE,
   assertNever,
   candidateScore,
+  isDumontError,
   isTerminal,
   type DeploymentStatus,
   type InstanceStatus,
@@ -137,10 +138,18 @@ export class DeploymentController implements Controller<DeploymentRow, Deploymen
           ? (config.bid_price ??
             Math.round((candidate.offer.minBid ?? candidate.offer.pricePerHour) * 1.2 * 10_000) / 10_000)
           : undefined;
-      const instance = await this.options.instances.createCandidate(row.owner_id, {
-        body: { offer_id: candidate.offer.id, image: config.image, disk_size: config.disk_size, bid_price: bid },
-        candidate: { deploymentId: row.id, batch, market: row.market as MarketKind, offer: candidate.offer },
-      });
+      let instance: InstanceRow | undefined;
+      try {
+        instance = await this.options.instances.createCandidate(row.owner_id, {
+          body: { offer_id: candidate.offer.id, image: config.image, disk_size: config.disk_size, bid_price: bid },
+          candidate: { deploymentId: row.id, batch, market: row.market as MarketKind, offer: candidate.offer },
+        });
+      } catch (error) {
+        // The owner's spending cap stops the race renting more; what already races goes on.
+        if (!isDumontError(error) || error.code !== "SPENDING_CAP_REACHED") throw error;
+        if (launched > 0) break;
+        return this.raceLost(row, ctx, `${error.code}: ${error.message}`);
+      }
       if (instance) launched += 1;
       await ctx.patch({ next_candidate: next });
     }

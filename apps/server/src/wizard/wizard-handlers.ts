@@ -7,7 +7,11 @@ type Names =
 export function wizardHandlers(ctx: ServerContext): HandlersFor<Names> {
   const { wizard } = ctx;
   return {
-    wizardDeploy: async ({ body }, { principal }) => wizard.view(await wizard.deploy(principal.user.id, body)),
+    wizardDeploy: async ({ body }, { principal }) => {
+      // Refused up front past the spending cap; each candidate is checked again when rented.
+      await ctx.spending.assertMayStart(principal.user.id);
+      return wizard.view(await wizard.deploy(principal.user.id, body));
+    },
     listDeployments: async (_input, { principal }) => {
       const rows = await ctx.repos.deployments.listOwned(principal.user.id);
       const deployments = await Promise.all(rows.map((row) => wizard.view(row)));

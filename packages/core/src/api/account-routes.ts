@@ -13,14 +13,26 @@ export const Settings = z
   })
   .meta({ id: "Settings" });
 
+export const Spending = z
+  .object({
+    spent_usd: z.number().describe("Every second of every machine you rented on the server's account × its price"),
+    cap_usd: z.number().nullable().describe("No new rentals once spending reaches it; null = no cap"),
+    remaining_usd: z.number().nullable(),
+  })
+  .meta({ id: "Spending" });
+
 export const Balance = z
   .object({
-    credit: z.number(),
-    balance: z.number(),
-    balance_threshold: z.number(),
+    account: z
+      .enum(["own", "server"])
+      .describe("own: your Vast.ai key; server: the server's marketplace account (VAST_API_KEY or the simulator)"),
+    credit: z.number().nullable().describe("null when the account is the server's and you are not the operator"),
+    balance: z.number().nullable(),
+    balance_threshold: z.number().nullable(),
     email: z.string().nullable(),
     provider: z.string(),
     simulated: z.boolean().describe("true when the market is the embedded local simulator"),
+    spending: Spending.nullable().describe("Your spending on the server's account; null with your own key"),
   })
   .meta({ id: "Balance" });
 
@@ -52,7 +64,7 @@ export const accountRoutes = {
   getBalance: defineRoute({
     method: "GET",
     path: "/api/v1/balance",
-    summary: "Marketplace account credit",
+    summary: "Marketplace credit (the server account's only for the operator) and your spending cap",
     tag: "account",
     auth: true,
     successStatus: 200,

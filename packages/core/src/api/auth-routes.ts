@@ -11,7 +11,19 @@ export const PASSWORD_MIN_LENGTH = 8;
 
 const NewPassword = z.string().min(PASSWORD_MIN_LENGTH).max(256);
 
-export const User = z.object({ id: z.string(), email: z.string(), created_at: Timestamp }).meta({ id: "User" });
+export const Role = z
+  .enum(["operator", "user"])
+  .describe("operator: runs this server (invites, spending caps, the server account's balance); user: everyone else");
+
+export const User = z
+  .object({ id: z.string(), email: z.string(), role: Role, created_at: Timestamp })
+  .meta({ id: "User" });
+
+/** What an invite code looks like: `dmi_` and 43 base64url characters. */
+export const InviteCode = z
+  .string()
+  .trim()
+  .regex(/^dmi_[A-Za-z0-9_-]{43}$/, "an invite code looks like dmi_ followed by 43 characters");
 
 export const AuthSession = z
   .object({
@@ -46,11 +58,17 @@ export const authRoutes = {
   register: defineRoute({
     method: "POST",
     path: "/api/v1/auth/register",
-    summary: "Create an account and log in",
+    summary: "Create an account and log in (the first account on an empty server is the operator)",
     tag: "auth",
     auth: false,
     successStatus: 201,
-    body: z.object({ email: Email, password: NewPassword }),
+    body: z.object({
+      email: Email,
+      password: NewPassword,
+      invite_code: InviteCode.optional().describe(
+        "Single-use code from the operator; needed unless registration is open",
+      ),
+    }),
     response: AuthSession,
   }),
   login: defineRoute({

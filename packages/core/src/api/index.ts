@@ -5,6 +5,7 @@ import { instanceRoutes } from "./instance-routes";
 import { historyRoutes } from "./history-routes";
 import { wizardRoutes } from "./wizard-routes";
 import { jobRoutes } from "./job-routes";
+import { adminRoutes } from "./admin-routes";
 
 /** Every API operation by name. The server must implement each one (checked by the compiler). */
 export const API_ROUTES = {
@@ -15,6 +16,7 @@ export const API_ROUTES = {
   ...historyRoutes,
   ...wizardRoutes,
   ...jobRoutes,
+  ...adminRoutes,
 } as const;
 
 export type ApiRoutes = typeof API_ROUTES;
@@ -29,3 +31,4 @@ export * from "./instance-routes";
 export * from "./history-routes";
 export * from "./wizard-routes";
 export * from "./job-routes";
+export * from "./admin-routes";

@@ -14,6 +14,8 @@ export interface RouteDefinition {
   readonly tag: string;
   /** false for the few public routes (register, login, health). */
   readonly auth: boolean;
+  /** Only an operator may call it; a user gets 403 FORBIDDEN (checked after authentication). */
+  readonly operatorOnly?: boolean;
   readonly successStatus: 200 | 201;
   readonly params?: z.ZodType;
   readonly query?: z.ZodType;

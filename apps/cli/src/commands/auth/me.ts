@@ -12,6 +12,7 @@ export function registerAuthMe(auth: Command, cli: CliRuntime): void {
         cli.print(me, () =>
           formatFields({
             email: me.user.email,
+            role: me.user.role,
             "user id": me.user.id,
             "member since": me.user.created_at,
             token: `${me.token.kind} ${me.token.id}`,

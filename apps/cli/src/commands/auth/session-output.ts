@@ -1,7 +1,7 @@
 import type { CliRuntime } from "../../cli-runtime";
 
 interface SessionResponse {
-  user: { id: string; email: string };
+  user: { id: string; email: string; role: string };
   token: string;
   expires_at: string;
 }
@@ -10,9 +10,11 @@ interface SessionResponse {
 export function saveSession(cli: CliRuntime, session: SessionResponse, verb: string): void {
   cli.saveProfile(() => ({ token: session.token, email: session.user.email }));
   cli.print({ user: session.user, expires_at: session.expires_at }, () =>
-    [`${verb} as ${session.user.email} on ${cli.options.apiUrl}`, `session valid until ${session.expires_at}`].join(
-      "\n",
-    ),
+    [
+      `${verb} as ${session.user.email} on ${cli.options.apiUrl}`,
+      `role: ${session.user.role}`,
+      `session valid until ${session.expires_at}`,
+    ].join("\n"),
   );
 }
 
