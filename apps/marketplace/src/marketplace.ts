@@ -12,6 +12,7 @@ import type { Machine } from "./market/machine";
 import { Market } from "./market/market";
 import { FAULT_PROFILES, hostFaults, type HostFaults, type Profile } from "./profiles";
 import { Rng } from "./random";
+import { assertSandboxRequirements } from "./sandbox/sandbox-requirements";
 
 export interface MarketplaceOptions {
   /** Interface to listen on (HTTP and every instance's SSH server). Default 127.0.0.1. */
@@ -51,8 +52,12 @@ const SFTP_SERVER_PATHS = [
 /** Real ms between billing passes (charges are exact regardless; this is how soon credit runs out visibly). */
 const BILLING_INTERVAL_MS = 100;
 
-/** Starts the local Vast-compatible marketplace. */
+/**
+ * Starts the local Vast-compatible marketplace. Throws at once, saying what to install, when this
+ * computer cannot sandbox machines (not root, no bubblewrap): there is no weaker fallback.
+ */
 export async function startMarketplace(options: MarketplaceOptions): Promise<RunningMarketplace> {
+  assertSandboxRequirements();
   const host = options.host ?? "127.0.0.1";
   const seed = options.seed ?? 1;
   const profileName = options.profile ?? "healthy";

@@ -97,13 +97,13 @@ describe("instance lifecycle: processes, disk, reboot", () => {
     await t.call("DELETE", `/api/v0/instances/${rented.id}/`);
   });
 
-  it("fails the boot with a clear status_msg when namespaces cannot be created", async () => {
-    // A fake `unshare` first on PATH stands in for a machine where we are not root.
+  it("fails the boot with a clear status_msg when bubblewrap cannot build the sandbox", async () => {
+    // A fake `bwrap` first on PATH stands in for a kernel that refuses user namespaces.
     const fakeBin = join(t.dir, "fake-bin");
     await mkdir(fakeBin, { recursive: true });
     await writeFile(
-      join(fakeBin, "unshare"),
-      "#!/bin/sh\necho 'unshare: unshare failed: Operation not permitted' >&2\nexit 1\n",
+      join(fakeBin, "bwrap"),
+      "#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n",
       {
         mode: 0o755,
       },
@@ -113,7 +113,9 @@ describe("instance lifecycle: processes, disk, reboot", () => {
     try {
       const { id } = await createInstance(t);
       const failed = await waitForInstance(t, id, (i) => i.actual_status === "created");
-      expect(failed.status_msg).toMatch(/^sandbox: unshare failed .*Operation not permitted.*needs root/);
+      expect(failed.status_msg).toMatch(
+        /^sandbox: bubblewrap could not create the sandbox: bwrap: setting up uid map: Permission denied\. .*tools\/system-deps\.sh/,
+      );
       await t.call("DELETE", `/api/v0/instances/${id}/`);
     } finally {
       process.env.PATH = originalPath;

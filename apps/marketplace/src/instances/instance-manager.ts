@@ -8,9 +8,10 @@ import type { SimClock } from "../clock";
 import { freeGpus, minBidFor, type Machine } from "../market/machine";
 import type { Market, OfferSlot } from "../market/market";
 import { Rng, round } from "../random";
-import { NamespaceSandbox, SandboxError } from "../sandbox/namespace-sandbox";
+import { BubblewrapSandbox, SandboxError } from "../sandbox/bubblewrap-sandbox";
 import {
   SIM_BIN_IN_SANDBOX,
+  SIM_DIR_IN_SANDBOX,
   installSandboxTools,
   instancePaths,
   writeGpuState,
@@ -532,7 +533,7 @@ export class InstanceManager {
       await instance.teardown;
       await installSandboxTools(instance.dir, this.gpuState(instance));
       if (!current()) return;
-      const sandbox = await NamespaceSandbox.start(instance.dir, this.options.logger);
+      const sandbox = await BubblewrapSandbox.start(instance.dir, this.options.logger);
       if (!current()) {
         await sandbox.kill();
         return;
@@ -573,7 +574,7 @@ export class InstanceManager {
   }
 
   /** The namespace died without us killing it (someone SIGKILLed its init): the container exited. */
-  private sandboxDied(instance: Instance, sandbox: NamespaceSandbox): void {
+  private sandboxDied(instance: Instance, sandbox: BubblewrapSandbox): void {
     if (instance.sandbox !== sandbox) return;
     if (instance.phase !== "running" && instance.phase !== "loading") return;
     this.setPhase(instance, "failed", {
@@ -583,11 +584,13 @@ export class InstanceManager {
   }
 
   /** Vast runs `onstart` after its entrypoint; here it runs in the background inside the sandbox. */
-  private async runOnstart(instance: Instance, sandbox: NamespaceSandbox): Promise<void> {
+  private async runOnstart(instance: Instance, sandbox: BubblewrapSandbox): Promise<void> {
     if (!instance.onstart) return;
-    await writeFile(join(instancePaths(instance.dir).home, "onstart.sh"), `${instance.onstart}\n`, { mode: 0o755 });
+    // Written into the market's own directory; the sandbox copies it into its home itself.
+    await writeFile(instancePaths(instance.dir).onstart, `${instance.onstart}\n`, { mode: 0o755 });
+    const copy = `cp ${SIM_DIR_IN_SANDBOX}/onstart.sh /root/onstart.sh`;
     const child = sandbox.spawn(
-      [SHELL, "-c", `nohup ${SHELL} /root/onstart.sh > /root/onstart.log 2>&1 < /dev/null &`],
+      [SHELL, "-c", `${copy} && nohup ${SHELL} /root/onstart.sh > /root/onstart.log 2>&1 < /dev/null &`],
       this.environment(instance),
     );
     child.stdin?.end();

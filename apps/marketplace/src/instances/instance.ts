@@ -3,7 +3,7 @@ import type { Account } from "../accounts";
 import type { SimTimer } from "../clock";
 import type { Machine } from "../market/machine";
 import type { OfferSlot } from "../market/market";
-import type { NamespaceSandbox } from "../sandbox/namespace-sandbox";
+import type { BubblewrapSandbox } from "../sandbox/bubblewrap-sandbox";
 import type { InstanceSshServer } from "../ssh/instance-ssh-server";
 
 /**
@@ -131,7 +131,7 @@ export interface Instance extends LaunchSpec {
   /** Bumped on every phase change: async boots and timers from an older phase give up. */
   generation: number;
   phaseTimers: SimTimer[];
-  sandbox: NamespaceSandbox | undefined;
+  sandbox: BubblewrapSandbox | undefined;
   ssh: InstanceSshServer | undefined;
   /** Boots and teardowns in flight (real work outside the simulated clock); /sim/state shows it. */
   pendingWork: number;

@@ -20,10 +20,24 @@ export interface GpuState {
 }
 
 /** Host paths of an instance's directories (`dir` = `<dataDir>/instances/<id>`). */
-export function instancePaths(dir: string): { workspace: string; home: string; simDir: string; binDir: string } {
-  const home = join(dir, "home");
-  const simDir = join(home, ".dumont-sim");
-  return { workspace: join(dir, "workspace"), home, simDir, binDir: join(simDir, "bin") };
+export function instancePaths(dir: string): {
+  workspace: string;
+  home: string;
+  simDir: string;
+  binDir: string;
+  onstart: string;
+} {
+  // The tools live beside the home, not in it: the sandbox sees them read-only at
+  // SIM_DIR_IN_SANDBOX, and the market, which writes them as root, never writes into a directory
+  // the sandbox owns (where a planted symlink would redirect the write to any host file).
+  const simDir = join(dir, "sim");
+  return {
+    workspace: join(dir, "workspace"),
+    home: join(dir, "home"),
+    simDir,
+    binDir: join(simDir, "bin"),
+    onstart: join(simDir, "onstart.sh"),
+  };
 }
 
 /** Writes the stand-in tools; done at every boot so a user who deleted them gets them back. */
@@ -31,6 +45,7 @@ export async function installSandboxTools(dir: string, gpu: GpuState): Promise<v
   const paths = instancePaths(dir);
   await mkdir(paths.binDir, { recursive: true });
   await mkdir(paths.workspace, { recursive: true });
+  await mkdir(paths.home, { recursive: true });
   await writeExecutable(join(paths.binDir, "nvidia-smi"), NVIDIA_SMI);
   await writeExecutable(join(paths.binDir, "ollama"), OLLAMA);
   await writeGpuState(dir, gpu);

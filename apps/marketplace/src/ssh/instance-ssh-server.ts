@@ -1,7 +1,7 @@
 import { connect, createServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
 import type { Connection, Server, ServerChannel, Session } from "ssh2";
 import type { Logger } from "pino";
-import type { NamespaceSandbox } from "../sandbox/namespace-sandbox";
+import type { BubblewrapSandbox } from "../sandbox/bubblewrap-sandbox";
 import { publicKeyAllowed } from "./authorized-keys";
 import { bindProcessToChannel } from "./session-process";
 import { Ssh2Server } from "./ssh2-runtime";
@@ -12,7 +12,7 @@ export interface InstanceSshOptions {
   hostKey: string;
   /** Read at every login, so keys attached later work at once. */
   authorizedKeys: () => readonly string[];
-  sandbox: NamespaceSandbox;
+  sandbox: BubblewrapSandbox;
   /** The sandbox environment (Vast's variables, the create's env, PATH with the stand-in tools). */
   environment: () => Readonly<Record<string, string>>;
   /** Host path of sftp-server, or undefined when it is not installed. */

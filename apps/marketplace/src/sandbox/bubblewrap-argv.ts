@@ -1,0 +1,214 @@
+import { createHash } from "node:crypto";
+import { lstatSync, readlinkSync } from "node:fs";
+import { basename } from "node:path";
+import { SIM_DIR_IN_SANDBOX } from "./sandbox-tools";
+
+/**
+ * What bubblewrap is told to build for one machine. Two stages, both bwrap:
+ *
+ * 1. The staging stage runs as root in a private mount namespace only. It exists because the
+ *    sandbox's own bwrap runs as an unprivileged uid that cannot walk the path to the instance's
+ *    disk (`DUMONT_HOME` is 0700): it binds the disk directories at a path that uid can reach, in
+ *    this throw-away namespace only, then drops to that uid (`setpriv`) and starts stage 2.
+ * 2. The sandbox: a new user namespace where the instance's uid looks like root but holds no
+ *    capability (and cannot create further user namespaces), its own PID, IPC and UTS namespaces, and
+ *    a root file system built from scratch on a tmpfs: the host's system directories read-only,
+ *    the instance's disk at /workspace and its home at /root (read-write), the market's stand-in
+ *    tools read-only at /root/.dumont-sim, a private /tmp, a new /proc and a minimal /dev. Nothing
+ *    else of the host exists inside: no DUMONT_HOME, no other instance, no /home, no host /root.
+ *    The network is the host's (SSH and the test servers listen on 127.0.0.1).
+ */
+
+/** Where stage 1 shows the disk directories to stage 2 (inside stage 1's private tmpfs). */
+const STAGING = "/tmp/dumont-sandbox";
+
+/** The PATH that finds the system's tools (nsenter, setpriv, perl): never one a user can write to. */
+export const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/**
+ * Every sandbox runs as its own unprivileged host uid (and gid), derived from its disk directory:
+ * stable across stop/start (the files on the disk keep their owner), different for every instance
+ * and every market, and far from real users' uids and subuid ranges. So one sandbox can neither
+ * signal another's processes nor pass as root (or as anyone real) to anything on the shared
+ * network, such as abstract Unix sockets that trust SO_PEERCRED.
+ */
+export function sandboxHostUid(dir: string): number {
+  const hash = createHash("sha256").update(dir).digest().readUInt32BE(0);
+  return 1_000_000_000 + (hash % 1_000_000_000);
+}
+
+/** Host paths the sandbox is built from (`dir` = `<dataDir>/instances/<id>`). */
+export interface SandboxSources {
+  dir: string;
+  workspace: string;
+  home: string;
+  /** The market's own directory for this instance (stand-in tools, GPU state, onstart). */
+  simDir: string;
+}
+
+/** The initial process: PID 1 inside, it says "ready" and then only reaps orphans. */
+const INIT = [
+  "perl",
+  "-e",
+  '$0 = "sandbox-init"; $| = 1; print "ready\\n"; close STDOUT; $SIG{CHLD} = sub {}; while (1) { my $p = wait(); sleep 1 if $p == -1; }',
+];
+
+/**
+ * The full command line that starts a sandbox (stage 1, which runs stage 2). Stage 2 writes
+ * `{"child-pid": <host pid of its PID 1>, …}` to fd `infoFd`.
+ */
+export function sandboxArgv(sources: SandboxSources, uid: number, infoFd: number): string[] {
+  const staging = [
+    "--dev-bind",
+    "/",
+    "/",
+    "--tmpfs",
+    "/tmp",
+    "--perms",
+    "0711",
+    "--dir",
+    STAGING,
+    "--bind",
+    sources.workspace,
+    `${STAGING}/workspace`,
+    "--bind",
+    sources.home,
+    `${STAGING}/home`,
+    "--ro-bind",
+    sources.simDir,
+    `${STAGING}/sim`,
+    "--die-with-parent",
+    "--",
+    "setpriv",
+    `--reuid=${uid}`,
+    `--regid=${uid}`,
+    "--clear-groups",
+    "--",
+  ];
+  const sandbox = [
+    "bwrap",
+    "--unshare-user",
+    "--disable-userns",
+    "--uid",
+    "0",
+    "--gid",
+    "0",
+    "--unshare-pid",
+    "--unshare-ipc",
+    "--unshare-uts",
+    "--clearenv",
+    "--setenv",
+    "PATH",
+    SYSTEM_PATH,
+    "--hostname",
+    basename(sources.dir),
+    ...systemDirectories(),
+    "--bind",
+    `${STAGING}/workspace`,
+    "/workspace",
+    "--bind",
+    `${STAGING}/home`,
+    "/root",
+    "--ro-bind",
+    `${STAGING}/sim`,
+    SIM_DIR_IN_SANDBOX,
+    "--tmpfs",
+    "/tmp",
+    "--proc",
+    "/proc",
+    "--dev",
+    "/dev",
+    "--chdir",
+    "/workspace",
+    "--cap-drop",
+    "ALL",
+    "--new-session",
+    "--die-with-parent",
+    // Our init is PID 1, so a `kill 1` from inside is ignored as on any machine.
+    "--as-pid-1",
+    "--info-fd",
+    String(infoFd),
+    "--",
+    ...INIT,
+  ];
+  return [...staging, ...sandbox];
+}
+
+/**
+ * The host's system, read-only: /usr and /etc, and /bin, /sbin, /lib* as this host has them
+ * (symlinks into /usr on merged-/usr systems, directories elsewhere). Secrets in /etc stay
+ * unreadable: their owner is host root, who does not exist inside.
+ */
+function systemDirectories(): string[] {
+  const args = ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"];
+  for (const name of ["bin", "sbin", "lib", "lib32", "lib64", "libx32"]) {
+    const path = `/${name}`;
+    let stats;
+    try {
+      stats = lstatSync(path);
+    } catch {
+      continue;
+    }
+    if (stats.isSymbolicLink()) args.push("--symlink", readlinkSync(path), path);
+    else if (stats.isDirectory()) args.push("--ro-bind", path, path);
+  }
+  return args;
+}
+
+/** The namespaces a command joins to run inside, in the order of the fds handed to `nsenter`. */
+export const SANDBOX_NAMESPACES = ["user", "mnt", "pid", "ipc", "uts"] as const;
+
+/** nsenter's option for each namespace kind. */
+const NSENTER_OPTION: Record<(typeof SANDBOX_NAMESPACES)[number], string> = {
+  user: "--user",
+  mnt: "--mount",
+  pid: "--pid",
+  ipc: "--ipc",
+  uts: "--uts",
+};
+
+/** Environment variables for the command travel under this prefix, past nsenter and setpriv. */
+export const SANDBOX_ENV_PREFIX = "DUMONT_SANDBOX_ENV_";
+
+/**
+ * Runs inside, as the sandbox's unprivileged root: closes the namespace fds, restores the
+ * command's environment from the prefixed variables, changes to /workspace and execs the command.
+ */
+const UNWRAP = [
+  "use POSIX ();",
+  `POSIX::close($_) for 3 .. ${2 + SANDBOX_NAMESPACES.length};`,
+  `my $prefix = "${SANDBOX_ENV_PREFIX}";`,
+  "my %env;",
+  "for my $name (keys %ENV) { $env{substr($name, length $prefix)} = $ENV{$name} if index($name, $prefix) == 0; }",
+  "%ENV = %env;",
+  'chdir "/workspace" or chdir "/";',
+  'exec { $ARGV[0] } @ARGV or do { print STDERR "sandbox: $ARGV[0]: $!\\n"; exit 127; };',
+].join(" ");
+
+/**
+ * The command line that runs `argv` inside a sandbox whose namespaces are open on fds 3, 4, …
+ * (in `SANDBOX_NAMESPACES` order). nsenter runs as root on the host for a moment: it joins the
+ * namespaces by fd (never by pid, which could be reused), switches to the sandbox's root (the
+ * unprivileged host uid), and setpriv empties every capability set before anything of the user's
+ * runs. Neither sees a variable the user chose: those are prefixed (an `LD_PRELOAD` from an SSH
+ * client reaches the command, never nsenter), and argv carries no values, since any host user can
+ * read a command line.
+ */
+export function enterArgv(argv: readonly string[]): string[] {
+  return [
+    "nsenter",
+    ...SANDBOX_NAMESPACES.map((kind, i) => `${NSENTER_OPTION[kind]}=/proc/self/fd/${3 + i}`),
+    "--",
+    "setpriv",
+    "--no-new-privs",
+    "--inh-caps=-all",
+    "--ambient-caps=-all",
+    "--bounding-set=-all",
+    "--",
+    "perl",
+    "-e",
+    UNWRAP,
+    "--",
+    ...argv,
+  ];
+}

@@ -1,0 +1,233 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startMarketplace } from "../src/index";
+import {
+  generateKey,
+  hostPidsOf,
+  run,
+  runningInstance,
+  ssh,
+  sshOptions,
+  sshEndpoint,
+  startTestMarket,
+  waitForInstance,
+  type KeyPair,
+  type TestMarket,
+} from "./helpers";
+
+// A user's job runs as "root" in the machine it rents. On the local marketplace that machine is
+// on the same computer as the control plane, so these are the attacks of issue 8, finding 4, run
+// from inside a rented machine over real SSH: each must fail or find nothing.
+describe("the sandbox is a boundary", () => {
+  let t: TestMarket;
+  let key: KeyPair;
+  let mine: { id: number; host: string; port: number };
+  let other: { id: number; host: string; port: number };
+  const token = randomBytes(8).toString("hex");
+  /** Stand-ins for what the control plane keeps on this computer (DUMONT_HOME and the host's homes). */
+  let planted: { secret: string; inData: string; inRoot: string; inHome: string };
+
+  beforeAll(async () => {
+    t = await startTestMarket({ seed: 41 });
+    key = await generateKey(t.dir);
+    planted = {
+      secret: join(t.dir, "secret.key"),
+      inData: join(t.dir, "data", "market.db"),
+      inRoot: join("/root", `dumont-boundary-${token}`),
+      inHome: join("/home", `dumont-boundary-${token}`),
+    };
+    await mkdir("/home", { recursive: true });
+    for (const path of Object.values(planted)) await writeFile(path, `planted-${token}\n`, { mode: 0o644 });
+    const first = await runningInstance(t, key, { label: "mine", onstart: "echo booted >> /workspace/boots" });
+    const second = await runningInstance(t, key, { label: "other" });
+    mine = { id: first.id, host: first.host, port: first.port };
+    other = { id: second.id, host: second.host, port: second.port };
+  });
+  afterAll(async () => {
+    await t.close();
+    await rm(planted.inRoot, { force: true });
+    await rm(planted.inHome, { force: true });
+  });
+
+  it("has its own root file system: no DUMONT_HOME, no market data, no host /root, /home or checkout", async () => {
+    const root = await ssh(mine, key, "ls -a /");
+    expect(root.stdout.trim().split("\n").sort()).toEqual(
+      expect.arrayContaining([".", "..", "dev", "etc", "proc", "root", "tmp", "usr", "workspace"]),
+    );
+    for (const absent of ["home", "work", "mnt", "opt", "var", "sys", "srv", "media", "old_root"]) {
+      expect(root.stdout.split("\n")).not.toContain(absent);
+    }
+    const paths = [...Object.values(planted), t.dir, join(process.cwd(), "package.json"), "/home"];
+    for (const path of paths) {
+      const probe = await ssh(mine, key, `cat '${path}' 2>&1 || ls -d '${path}' 2>&1; echo rc=$?`);
+      expect(probe.stdout, path).not.toContain(`planted-${token}`);
+      expect(probe.stdout, path).toMatch(/No such file or directory/);
+    }
+    // Nothing the sandbox can read anywhere holds the planted secret (the system directories are
+    // the host's own read-only files; everything else visible is searched).
+    const search = await ssh(
+      mine,
+      key,
+      `grep -rls -- 'planted-${token}' /workspace /root /tmp /dev 2>/dev/null; echo done`,
+    );
+    expect(search.stdout).toBe("done\n");
+    // /root inside is the instance's home, on its disk.
+    await ssh(mine, key, "echo home > /root/in-home");
+    expect(await readFile(join(t.dir, "data", "instances", String(mine.id), "home", "in-home"), "utf8")).toBe("home\n");
+  });
+
+  it("cannot see another instance's disk, processes or /tmp", async () => {
+    await ssh(other, key, `echo theirs-${token} > /workspace/theirs; echo tmp > /tmp/theirs-tmp`);
+    await ssh(other, key, "nohup sleep 987700 >/dev/null 2>&1 &");
+    expect(await hostPidsOf(["sleep", "987700"])).toHaveLength(1);
+    const otherDisk = join(t.dir, "data", "instances", String(other.id), "workspace");
+    const look = await ssh(
+      mine,
+      key,
+      `ls /workspace; ls /tmp; cat '${otherDisk}/theirs' 2>&1; ps -e -o pid=,args=; ls /proc | grep -c '^[0-9]'`,
+    );
+    expect(look.stdout).not.toContain(`theirs-${token}`);
+    expect(look.stdout.split("\n")).not.toContain("theirs");
+    expect(look.stdout.split("\n")).not.toContain("theirs-tmp");
+    expect(look.stdout).not.toContain("987700");
+    expect(look.stdout).toContain("No such file or directory");
+    const ps = await ssh(mine, key, "ps -e -o pid=,comm=");
+    const pids = ps.stdout
+      .trim()
+      .split("\n")
+      .map((line) => Number(line.trim().split(/\s+/)[0]));
+    // Only its own: the init (PID 1), the shell running this and `ps`.
+    expect(pids[0]).toBe(1);
+    expect(pids.length).toBeLessThan(6);
+    // Its signals cannot reach the other machine's processes either (they are not in its PID namespace).
+    const [theirPid] = await hostPidsOf(["sleep", "987700"]);
+    const kill = await ssh(mine, key, `kill -9 ${theirPid}; echo rc=$?`);
+    expect(kill.stdout).toMatch(/rc=1/);
+    expect(await hostPidsOf(["sleep", "987700"])).toHaveLength(1);
+  });
+
+  it("cannot unmount or mount its way out", async () => {
+    await ssh(mine, key, "echo still-home > /root/marker");
+    const tricks = [
+      "umount -l /root",
+      "umount -l /workspace",
+      "umount -l /",
+      "mount --bind / /tmp",
+      "mount -t tmpfs none /tmp",
+      "mount -t proc proc /tmp",
+      "unshare -rm true",
+      "unshare -U true",
+      "nsenter -t 1 -m true",
+      "chroot / true",
+      "echo 1 > /proc/sys/kernel/sysrq",
+    ];
+    for (const trick of tricks) {
+      const result = await ssh(mine, key, `${trick} 2>&1; echo rc=$?`);
+      expect(result.stdout, trick).not.toMatch(/rc=0\n$/);
+    }
+    // And afterwards /root is still the instance's home, never the host's.
+    const after = await ssh(mine, key, "cat /root/marker; ls -a /root");
+    expect(after.stdout).toContain("still-home");
+    expect(after.stdout).not.toContain(`dumont-boundary-${token}`);
+  });
+
+  it("cannot write to the system directories", async () => {
+    for (const path of ["/usr/dumont-x", "/usr/bin/dumont-x", "/etc/dumont-x", "/bin/dumont-x", "/lib/dumont-x"]) {
+      const result = await ssh(mine, key, `{ echo x > ${path}; } 2>&1; echo rc=$?`);
+      expect(result.stdout, path).toMatch(/Read-only file system[\s\S]*rc=1\n$/);
+    }
+    await expect(stat("/usr/dumont-x")).rejects.toThrow();
+    await expect(stat("/etc/dumont-x")).rejects.toThrow();
+    // Secrets in /etc belong to the host's root, who does not exist inside.
+    const shadow = await ssh(mine, key, "cat /etc/shadow 2>&1; echo rc=$?");
+    expect(shadow.stdout).toMatch(/Permission denied[\s\S]*rc=1\n$/);
+  });
+
+  it("holds no capability, and is not root on the host", async () => {
+    const caps = await ssh(mine, key, "grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb)' /proc/self/status /proc/1/status; id -u");
+    const lines = caps.stdout.trim().split("\n");
+    expect(lines.at(-1)).toBe("0"); // root inside, so jobs that expect root still work ...
+    const capLines = lines.slice(0, -1);
+    expect(capLines).toHaveLength(10);
+    for (const line of capLines) expect(line).toMatch(/:\s*0000000000000000$/); // ... with no power at all
+    // Seen from the host, the machine's processes and files belong to an unprivileged uid.
+    await ssh(mine, key, "echo f > /workspace/owned; nohup sleep 987701 >/dev/null 2>&1 &");
+    const [pid] = await hostPidsOf(["sleep", "987701"]);
+    const status = await readFile(`/proc/${pid}/status`, "utf8");
+    const hostUid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
+    expect(hostUid).toBeGreaterThanOrEqual(1_000_000_000);
+    expect(status).toMatch(/^CapEff:\s+0+$/m);
+    const owned = await stat(join(t.dir, "data", "instances", String(mine.id), "workspace", "owned"));
+    expect(owned.uid).toBe(hostUid);
+    // It cannot give a file away to anyone (no CAP_CHOWN, and no other uid exists inside).
+    const chown = await ssh(mine, key, "chown 1234 /workspace/owned 2>&1; echo rc=$?");
+    expect(chown.stdout).toMatch(/rc=1\n$/);
+    expect((await stat(join(t.dir, "data", "instances", String(mine.id), "workspace", "owned"))).uid).toBe(hostUid);
+    // The two machines run as different host uids.
+    await ssh(other, key, "nohup sleep 987702 >/dev/null 2>&1 &");
+    const [otherPid] = await hostPidsOf(["sleep", "987702"]);
+    const otherUid = Number(/^Uid:\s+(\d+)/m.exec(await readFile(`/proc/${otherPid}/status`, "utf8"))?.[1]);
+    expect(otherUid).not.toBe(hostUid);
+  });
+
+  it("never lets a link planted in its home redirect the market's own writes on the host", async () => {
+    // The market (root) writes the stand-in tools and the onstart script at every boot. Links
+    // pointing at a host file must not turn those writes into writes to that file.
+    const victim = join(t.dir, "victim.txt");
+    await writeFile(victim, "untouched\n");
+    const plant = await ssh(
+      mine,
+      key,
+      `ln -sfn '${victim}' /root/onstart.sh; rm -rf /root/.dumont-sim 2>/dev/null; ln -sfn '${t.dir}' /root/.dumont-sim/bin 2>&1; echo rc=$?`,
+    );
+    expect(plant.stdout).toMatch(/Read-only file system[\s\S]*rc=1\n$/);
+    expect((await t.call("PUT", `/api/v0/instances/reboot/${mine.id}/`, {})).body).toEqual({ success: true });
+    const back = await waitForInstance(t, mine.id, (i) => i.actual_status === "running");
+    mine = { id: mine.id, ...sshEndpoint(back) };
+    expect((await t.call("PUT", `/sim/instances/${mine.id}/gpu`, { utilization: 50 })).status).toBe(200);
+    expect(await readFile(victim, "utf8")).toBe("untouched\n");
+    expect(await readdir(t.dir)).not.toContain("nvidia-smi");
+    expect((await ssh(mine, key, "nvidia-smi -L")).code).toBe(0);
+  });
+
+  it("never hands a client's environment to the host-side tools that enter the sandbox", async () => {
+    // ld.so complains once per program started with a preload it cannot find: once for the
+    // command's shell means nsenter and setpriv (which run on the host side) never had it.
+    const result = await run("ssh", [
+      ...sshOptions(mine.port, key),
+      "-o",
+      "SetEnv=LD_PRELOAD=/nonexistent/dumont.so",
+      `root@${mine.host}`,
+      "echo $LD_PRELOAD",
+    ]);
+    expect(result.stdout).toBe("/nonexistent/dumont.so\n");
+    expect(result.stderr.match(/cannot be preloaded/g)).toHaveLength(1);
+  });
+
+  it("still runs what jobs need: python3, git, rsync, perl, curl", async () => {
+    const tools = await ssh(
+      mine,
+      key,
+      "python3 -c 'print(6 * 7)' && git --version && rsync --version | head -1 && perl -e 'print 1' && curl --version | head -1 && cd /workspace && git init -q repo && echo ok",
+    );
+    expect(tools.code, tools.stderr).toBe(0);
+    expect(tools.stdout).toMatch(/^42\ngit version .*\nrsync {2}version .*\n1curl .*\nok\n$/);
+  });
+});
+
+describe("a computer that cannot sandbox", () => {
+  it("refuses to start the market, saying what to install, when bubblewrap is missing", async () => {
+    const originalPath = process.env.PATH;
+    process.env.PATH = "/nonexistent-dir";
+    try {
+      await expect(startMarketplace({ dataDir: "/nonexistent-dir/market" })).rejects.toThrow(
+        /bubblewrap \(bwrap\).*not installed.*tools\/system-deps\.sh.*apt-get install bubblewrap/,
+      );
+    } finally {
+      process.env.PATH = originalPath;
+    }
+    expect(await readdir("/").then((entries) => entries.includes("nonexistent-dir"))).toBe(false);
+  });
+});
