@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { readdirSync, readFileSync } from "node:fs";
+import { resolve, sep } from "node:path";
 import {
   CANARY_MACHINE,
   DEPLOYMENT_MACHINE,
@@ -28,3 +28,26 @@ describe("ARCHITECTURE.md", () => {
     expect(rows).toEqual(Object.entries(ERROR_CODES).map(([code, { status }]) => [code, status]));
   });
 });
+
+/**
+ * One module moves data between machines and the control plane (`apps/server/src/transfer`):
+ * nothing else in the server may call rsync, so no copy can skip its rules.
+ */
+describe("the transfer boundary", () => {
+  it("is the only server code that calls rsync", () => {
+    const root = resolve(import.meta.dirname, "../src");
+    const offenders = listSources(root).filter((file) => {
+      if (file.startsWith(resolve(root, "transfer") + sep)) return false;
+      return /\brsync\s*\(|RSYNC_SAFE_FLAGS|spawn\(\s*["']rsync/.test(readFileSync(file, "utf8"));
+    });
+    expect(offenders).toEqual([]);
+  });
+});
+
+function listSources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = resolve(dir, entry.name);
+    if (entry.isDirectory()) return listSources(path);
+    return path.endsWith(".ts") ? [path] : [];
+  });
+}

@@ -45,6 +45,8 @@ export function buildJobFiles(input: JobScriptInput): JobFile[] {
     case "git": {
       const branch = input.gitBranch ? `--branch ${shellQuote(input.gitBranch)} ` : "";
       fetch.push('echo "[dumont] cloning the repository"');
+      // The API admits only these transports; git enforces it too (submodules included).
+      fetch.push("export GIT_ALLOW_PROTOCOL=https:http:ssh:git");
       // Shallow first (fast on real hosts); servers without shallow support get a full clone.
       const url = shellQuote(input.gitUrl ?? "");
       fetch.push(
