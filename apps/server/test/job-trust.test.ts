@@ -248,7 +248,7 @@ describe("what comes back from a job's machine is untrusted", () => {
     }
   });
 
-  it("keeps DUMONT_HOME private: 0700 directories, 0600 files", async () => {
+  it("keeps DUMONT_HOME private: 0700 directories, 0600 files", () => {
     expect(statSync(dumont.home).mode & 0o777).toBe(0o700);
     for (const name of ["dumont.db", "secret.key"]) {
       const path = join(dumont.home, name);
