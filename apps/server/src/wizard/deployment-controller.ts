@@ -10,15 +10,15 @@ import {
 } from "@dumont/core";
 import type { ControlledStore, DeploymentRow, DeploymentsRepository, InstanceRow } from "@dumont/db";
 import { sshExec, shellQuote, type Offer } from "@dumont/providers";
-import { type z } from "zod";
-import { DeployBody } from "@dumont/core";
+import { ZodError, type z } from "zod";
+import { DeployConfig as StoredDeployConfig } from "@dumont/core";
 import type { Controller, ReconcileContext, ReconcileResult } from "../controllers/controller";
 import type { InstanceService } from "../instances/instance-service";
 import type { SshKeyService } from "../account/ssh-key-service";
 import type { HistoryService } from "../history/history-service";
 import type { MarketKind } from "../market/market-registry";
 
-export type DeployConfig = z.output<typeof DeployBody>;
+export type DeployConfig = z.output<typeof StoredDeployConfig>;
 
 /** A ranked offer the race may rent, as stored in the deployment row. */
 export interface RankedOffer {
@@ -33,6 +33,8 @@ export interface DeploymentControllerOptions {
   sshKeys: SshKeyService;
   history: HistoryService;
   pollMs: number;
+  /** A search that keeps failing (market down, provider errors) fails the deployment after this long. */
+  searchTimeoutMs: number;
 }
 
 type Ctx = ReconcileContext<DeploymentRow, DeploymentStatus>;
@@ -73,20 +75,26 @@ export class DeploymentController implements Controller<DeploymentRow, Deploymen
   }
 
   private async search(row: DeploymentRow, ctx: Ctx): Promise<ReconcileResult> {
-    const config = parseConfig(row);
+    let config: DeployConfig;
+    let offers: Awaited<ReturnType<InstanceService["offers"]>>["offers"];
+    try {
+      config = parseConfig(row);
+      ({ offers } = await this.options.instances.offers(row.owner_id, {
+        gpu_name: config.gpu_name,
+        num_gpus: config.num_gpus,
+        max_price: config.max_price,
+        region: config.region,
+        machine_type: config.machine_type,
+        speed: config.speed === "any" ? undefined : config.speed,
+        min_disk: config.disk_size,
+        min_reliability: config.min_reliability,
+        order: "price",
+        limit: 500,
+      }));
+    } catch (error) {
+      return this.searchFailed(row, ctx, error);
+    }
     const want = config.strategy === "race" ? config.batch_size * config.max_batches * 2 : config.max_batches * 4;
-    const { offers } = await this.options.instances.offers(row.owner_id, {
-      gpu_name: config.gpu_name,
-      num_gpus: config.num_gpus,
-      max_price: config.max_price,
-      region: config.region,
-      machine_type: config.machine_type,
-      speed: config.speed === "any" ? undefined : config.speed,
-      min_disk: config.disk_size,
-      min_reliability: config.min_reliability,
-      order: "price",
-      limit: 500,
-    });
     // Offers other races hold right now are not candidates; ask the market for more instead.
     const claimed = await this.options.deployments.claimedOffers(row.market);
     const tried = new Set((await this.options.deployments.candidates(row.id)).map((c) => c.offer_id));
@@ -114,6 +122,34 @@ export class DeploymentController implements Controller<DeploymentRow, Deploymen
       offers_found: offers.length,
     });
     return { requeueInMs: 0 };
+  }
+
+  /**
+   * A search that cannot succeed (a request the market refuses, a config that no longer parses)
+   * fails the deployment at once; one that may succeed later (market down, provider errors, rate
+   * limits) is retried until the deployment has searched for `searchTimeoutMs`, then fails with
+   * the last reason. `updated_at` is when this search began: nothing writes the row while it fails.
+   */
+  private async searchFailed(row: DeploymentRow, ctx: Ctx, error: unknown): Promise<ReconcileResult> {
+    const reason = isDumontError(error)
+      ? `${error.code}: ${error.message}`
+      : error instanceof ZodError
+        ? `the stored request is no longer valid: ${error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`
+        : error instanceof Error
+          ? error.message
+          : String(error);
+    const permanent =
+      error instanceof ZodError ||
+      (isDumontError(error) && error.httpStatus >= 400 && error.httpStatus < 500 && error.code !== "RATE_LIMITED");
+    const searchingFor = ctx.now() - row.updated_at;
+    if (!permanent && searchingFor < this.options.searchTimeoutMs) {
+      ctx.log.warn({ err: error, searching_for_ms: searchingFor }, "offer search failed; retrying");
+      return { requeueInMs: Math.min(5000, Math.max(this.options.pollMs, 500)) };
+    }
+    const message = permanent
+      ? `the offer search cannot succeed: ${reason}`
+      : `no offer search succeeded in ${Math.round(searchingFor / 1000)} s: ${reason}`;
+    return this.raceLost(row, ctx, message);
   }
 
   /** Rents the next batch: K offers for a race, one for sequential. Claims stop double purchases. */
@@ -304,5 +340,5 @@ export class DeploymentController implements Controller<DeploymentRow, Deploymen
 }
 
 export function parseConfig(row: DeploymentRow): DeployConfig {
-  return DeployBody.parse(JSON.parse(row.config));
+  return StoredDeployConfig.parse(JSON.parse(row.config));
 }

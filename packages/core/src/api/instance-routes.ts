@@ -2,6 +2,7 @@ import { z } from "zod";
 import { defineRoute } from "./route";
 import { IdParams, SuccessBody, Timestamp } from "./common-schemas";
 import { INSTANCE_MACHINE } from "../instance/instance-machine";
+import { GpuNameFilter, RegionFilter } from "./offer-filters";
 
 const Bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1")]);
 
@@ -14,11 +15,11 @@ export const SPEED_TIERS = {
 export type SpeedTier = keyof typeof SPEED_TIERS;
 
 export const OffersQuery = z.object({
-  gpu_name: z.string().max(64).optional(),
+  gpu_name: GpuNameFilter.optional(),
   num_gpus: z.coerce.number().int().min(1).max(16).optional(),
   min_gpu_ram: z.coerce.number().min(0).max(1024).optional().describe("GB per GPU"),
   max_price: z.coerce.number().positive().max(1000).optional().describe("$/h"),
-  region: z.string().max(200).optional().describe("global, US, EU, ASIA, NA, BR… or country codes, comma-separated"),
+  region: RegionFilter.optional(),
   min_reliability: z.coerce.number().min(0).max(1).optional(),
   verified_only: Bool.optional(),
   machine_type: z.enum(["on-demand", "interruptible"]).default("on-demand"),

@@ -3,9 +3,14 @@ import { defineRoute } from "./route";
 import { IdParams, Timestamp } from "./common-schemas";
 import { DEPLOYMENT_MACHINE, DEPLOY_STRATEGIES, WIZARD_DEFAULTS } from "../wizard/deployment-machine";
 import { INSTANCE_MACHINE } from "../instance/instance-machine";
+import { GpuNameFilter, RegionFilter } from "./offer-filters";
 
-export const DeployBody = z.object({
-  gpu_name: z.string().max(64).optional(),
+/**
+ * A deployment's configuration as stored and shown. Its region is plain text so rows written
+ * before regions were checked at create still read back; new requests go through DeployBody.
+ */
+export const DeployConfig = z.object({
+  gpu_name: GpuNameFilter.optional(),
   num_gpus: z.number().int().min(1).max(16).default(1),
   speed: z.enum(["slow", "medium", "fast", "ultra", "any"]).default(WIZARD_DEFAULTS.speed),
   max_price: z.number().positive().max(1000).default(WIZARD_DEFAULTS.maxPrice),
@@ -26,6 +31,9 @@ export const DeployBody = z.object({
   min_reliability: z.number().min(0).max(1).optional(),
 });
 
+/** A new deployment: the region is checked exactly as the offers search checks it. */
+export const DeployBody = DeployConfig.extend({ region: RegionFilter.default(WIZARD_DEFAULTS.region) });
+
 export const Candidate = z.object({
   instance_id: z.string(),
   offer_id: z.string(),
@@ -42,7 +50,7 @@ export const Deployment = z
     id: z.string(),
     status: z.enum(DEPLOYMENT_MACHINE.statuses),
     strategy: z.enum(DEPLOY_STRATEGIES),
-    config: DeployBody,
+    config: DeployConfig,
     progress: z.object({
       batch: z.number().int(),
       offers_found: z.number().int(),
@@ -117,8 +125,8 @@ export const wizardRoutes = {
     auth: true,
     successStatus: 200,
     query: z.object({
-      gpu_name: z.string().max(64).optional(),
-      region: z.string().max(200).default("global"),
+      gpu_name: GpuNameFilter.optional(),
+      region: RegionFilter.default("global"),
       max_price: z.coerce.number().positive().max(1000).default(WIZARD_DEFAULTS.maxPrice),
     }),
     response: z.object({
