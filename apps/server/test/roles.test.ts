@@ -163,6 +163,19 @@ describe.each(dialects)("roles, registration policy and spending caps (%s)", (di
     expect(mine.find((u) => u.id === user.user.id)?.spend_cap_override_usd).toBeNull();
   });
 
+  it("the OpenAPI document marks every admin operation x-dumont-operator-only", async () => {
+    const doc = (await send({ method: "GET", url: "/api/v1/openapi.json" })).json<{
+      paths: Record<string, Record<string, { "x-dumont-operator-only"?: boolean }>>;
+    }>();
+    const admin = Object.entries(doc.paths).filter(([path]) => path.startsWith("/api/v1/admin/"));
+    expect(admin.length).toBeGreaterThanOrEqual(4);
+    for (const [path, methods] of admin) {
+      for (const [method, operation] of Object.entries(methods)) {
+        expect(operation["x-dumont-operator-only"], `${method} ${path}`).toBe(true);
+      }
+    }
+  });
+
   it("a user on the server's account sees their spending and cap, never its email or credit", async () => {
     const mine = await send({ method: "GET", url: "/api/v1/balance", token: user.token });
     expect(mine.statusCode, mine.body).toBe(200);

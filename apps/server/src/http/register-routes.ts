@@ -39,6 +39,8 @@ export function registerContractRoutes(app: FastifyInstance, handlers: Handlers,
         // Read by clients and by the generated test suites (apps/server/test/openapi-cases.ts).
         ...(route.operatorOnly ? { "x-dumont-operator-only": true } : {}),
         ...(route.auth ? { security: [{ bearer: [] }] } : { security: [] }),
+        // OpenAPI extension: clients and the generated test suites can tell operator-only routes.
+        ...(route.operatorOnly ? { "x-dumont-operator-only": true } : {}),
         ...(route.params ? { params: route.params } : {}),
         ...(route.query ? { querystring: route.query } : {}),
         ...(route.body ? { body: route.body } : {}),
