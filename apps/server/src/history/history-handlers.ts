@@ -1,7 +1,8 @@
 import type { FailureStage } from "@dumont/core";
 import { notFound } from "@dumont/core";
-import type { AttemptRow, BlacklistRow } from "@dumont/db";
+import type { AttemptRow, BlacklistRow, BlacklistViewRow } from "@dumont/db";
 import type { HandlersFor } from "../http/handler-types";
+import { requireOperator } from "../auth/roles";
 import { iso, isoOrNull, type ServerContext } from "../server-context";
 
 type Names =
@@ -19,8 +20,9 @@ export function historyHandlers(ctx: ServerContext): HandlersFor<Names> {
   const { history } = ctx;
   return {
     historySummary: async ({ query }, { principal }) => history.summary({ ...query, userId: principal.user.id }),
-    historyAttempts: async ({ query }) => {
+    historyAttempts: async ({ query }, { principal }) => {
       const rows = await history.attempts({
+        userId: principal.user.id,
         provider: query.provider,
         machineId: query.machine_id,
         hours: query.hours,
@@ -77,9 +79,19 @@ export function historyHandlers(ctx: ServerContext): HandlersFor<Names> {
       const entry = found.get(params.machine_id);
       return { is_blacklisted: entry !== undefined, info: entry ? blacklistView(entry, ctx.now()) : null };
     },
-    removeBlacklist: async ({ params }, { principal }) => {
-      await history.remove(principal.user.id, params.provider, params.machine_id);
-      return { success: true, message: `${params.provider} host ${params.machine_id} removed from the blacklist` };
+    removeBlacklist: async ({ params, query }, { principal }) => {
+      const host = `${params.provider} host ${params.machine_id}`;
+      if (query.scope === "everyone") {
+        requireOperator(principal);
+        const result = await history.removeForEveryone(principal.user.id, params.provider, params.machine_id);
+        return { success: true, message: `${host} removed from the blacklist for everyone`, ...result };
+      }
+      const result = await history.removeForUser(principal.user.id, params.provider, params.machine_id);
+      const message =
+        result.hidden > 0
+          ? `${host} is no longer blacklisted for you; its automatic entry still protects other users`
+          : `${host} removed from your blacklist`;
+      return { success: true, message, ...result };
     },
   };
 }
@@ -103,7 +115,8 @@ function attemptView(row: AttemptRow) {
   };
 }
 
-export function blacklistView(row: BlacklistRow, now: number) {
+/** An entry as the caller sees it; rows without `hidden_at` are ones that apply to the caller. */
+export function blacklistView(row: BlacklistRow | BlacklistViewRow, now: number) {
   return {
     id: row.id,
     provider: row.provider,
@@ -114,5 +127,6 @@ export function blacklistView(row: BlacklistRow, now: number) {
     blacklisted_at: iso(row.created_at),
     expires_at: isoOrNull(row.expires_at),
     is_active: row.removed_at === null && (row.expires_at === null || row.expires_at > now),
+    hidden: "hidden_at" in row && row.hidden_at !== null,
   };
 }

@@ -43,7 +43,8 @@ export interface HostStats {
 
 /**
  * Machine history and the blacklist: every attempt at a ready machine is recorded; hosts that keep
- * failing are blacklisted automatically (for everyone), and users can blacklist hosts for
+ * failing are blacklisted automatically (for everyone, until it expires or the operator removes
+ * it; a user may hide such an entry for their own searches), and users can blacklist hosts for
  * themselves. Offers are annotated with what we know of their host.
  */
 export class HistoryService {
@@ -88,13 +89,8 @@ export class HistoryService {
       })),
     );
     if (!decision) return;
-    const active = await this.repo.activeBlacklist({
-      userId: "",
-      now,
-      provider: attempt.provider,
-      machineIds: [attempt.machineId],
-    });
-    if (active.some((entry) => entry.kind === "auto")) return;
+    const active = await this.repo.activeAutomatic({ provider: attempt.provider, machineId: attempt.machineId, now });
+    if (active.length > 0) return;
     await this.repo.addBlacklist({
       provider: attempt.provider,
       machine_id: attempt.machineId,
@@ -151,7 +147,12 @@ export class HistoryService {
     };
   }
 
+  /**
+   * The user's own attempts. Another user's attempts name their instances, offers and failure
+   * messages, so they are shown only as per-host aggregates (summary, stats, rankings).
+   */
   attempts(filter: {
+    userId: string;
     provider?: string | undefined;
     machineId?: string | undefined;
     hours: number;
@@ -213,16 +214,44 @@ export class HistoryService {
     });
   }
 
-  async remove(userId: string, provider: string, machineId: string): Promise<void> {
-    const removed = await this.repo.removeBlacklist({ userId, provider, machineId, now: this.now() });
-    if (removed === 0) {
-      throw new DumontError({ code: "NOT_FOUND", message: `${provider} host ${machineId} is not blacklisted` });
-    }
+  /**
+   * Takes a host off one user's blacklist: removes the user's own entries and hides the automatic
+   * ones for that user only. Automatic entries are the operator's: they keep protecting every
+   * other user, and only `removeForEveryone` ends them.
+   */
+  async removeForUser(userId: string, provider: string, machineId: string): Promise<BlacklistRemoval> {
+    const now = this.now();
+    const removed = await this.repo.removeOwnBlacklist({ userId, provider, machineId, now });
+    const automatic = await this.repo.activeAutomatic({ provider, machineId, now });
+    const hidden = await this.repo.hideBlacklist({ userId, entryIds: automatic.map((entry) => entry.id), now });
+    if (removed + hidden === 0) throw notBlacklisted(provider, machineId, "for you");
+    return { removed, hidden };
+  }
+
+  /** The operator's removal: the host's automatic entries end for everyone (and the operator's own). */
+  async removeForEveryone(operatorId: string, provider: string, machineId: string): Promise<BlacklistRemoval> {
+    const now = this.now();
+    const own = await this.repo.removeOwnBlacklist({ userId: operatorId, provider, machineId, now });
+    const automatic = await this.repo.removeAutomaticBlacklist({ provider, machineId, now });
+    if (own + automatic === 0) throw notBlacklisted(provider, machineId, "automatically or by you");
+    this.logger.info({ provider, machine: machineId, by: operatorId }, "automatic blacklist entry removed");
+    return { removed: own + automatic, hidden: 0 };
   }
 
   list(userId: string, filter: { includeExpired: boolean; provider?: string | undefined; kind?: string | undefined }) {
     return this.repo.listBlacklist({ userId, now: this.now(), ...filter });
   }
+}
+
+export interface BlacklistRemoval {
+  /** Entries ended (the caller's own; for the operator, also the automatic ones). */
+  removed: number;
+  /** Automatic entries hidden for the caller only. */
+  hidden: number;
+}
+
+function notBlacklisted(provider: string, machineId: string, how: string): DumontError {
+  return new DumontError({ code: "NOT_FOUND", message: `${provider} host ${machineId} is not blacklisted ${how}` });
 }
 
 function round(value: number): number {

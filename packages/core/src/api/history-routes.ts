@@ -53,6 +53,9 @@ export const BlacklistEntry = z
     blacklisted_at: Timestamp,
     expires_at: Timestamp.nullable().describe("null = permanent"),
     is_active: z.boolean(),
+    hidden: z
+      .boolean()
+      .describe("you hid this automatic entry: it no longer applies to your searches (others stay protected)"),
   })
   .meta({ id: "BlacklistEntry" });
 
@@ -79,7 +82,7 @@ export const historyRoutes = {
   historyAttempts: defineRoute({
     method: "GET",
     path: "/api/v1/machines/history/attempts",
-    summary: "Recorded attempts, newest first",
+    summary: "Your recorded attempts, newest first (other users' count only in the aggregates)",
     tag: "history",
     auth: true,
     successStatus: 200,
@@ -175,11 +178,17 @@ export const historyRoutes = {
   removeBlacklist: defineRoute({
     method: "DELETE",
     path: "/api/v1/machines/history/blacklist/{provider}/{machine_id}",
-    summary: "Remove a host from the blacklist",
+    summary:
+      "Take a host off your blacklist: your entries are removed, automatic ones hidden for you only " +
+      "(scope=everyone, operator only: automatic entries end for everyone)",
     tag: "history",
     auth: true,
     successStatus: 200,
     params: HostParams,
-    response: SuccessBody,
+    query: z.object({ scope: z.enum(["mine", "everyone"]).default("mine") }),
+    response: SuccessBody.extend({
+      removed: z.number().int().describe("entries ended"),
+      hidden: z.number().int().describe("automatic entries hidden for you only"),
+    }),
   }),
 } as const;

@@ -3,6 +3,8 @@ import type { BlacklistTable, Database, MachineAttemptsTable } from "../schema";
 
 export type AttemptRow = Selectable<MachineAttemptsTable>;
 export type BlacklistRow = Selectable<BlacklistTable>;
+/** An entry as one user sees it: `hidden_at` is when that user hid it (automatic entries only). */
+export type BlacklistViewRow = BlacklistRow & { hidden_at: number | null };
 
 export interface HostStatsRow {
   provider: string;
@@ -35,7 +37,9 @@ export class HistoryRepository {
       .execute();
   }
 
+  /** One user's attempts (others' appear only in the aggregates below), newest first. */
   listAttempts(filter: {
+    userId: string;
     provider?: string | undefined;
     machineId?: string | undefined;
     since: number;
@@ -45,6 +49,7 @@ export class HistoryRepository {
     return this.db
       .selectFrom("machine_attempts")
       .selectAll()
+      .where("user_id", "=", filter.userId)
       .where("attempted_at", ">=", filter.since)
       .$if(filter.provider !== undefined, (q) => q.where("provider", "=", filter.provider ?? ""))
       .$if(filter.machineId !== undefined, (q) => q.where("machine_id", "=", filter.machineId ?? ""))
@@ -114,7 +119,10 @@ export class HistoryRepository {
     return row;
   }
 
-  /** Entries that apply to this user at `now`: automatic ones and the user's own. */
+  /**
+   * Entries that apply to this user at `now`: automatic ones the user has not hidden, and the
+   * user's own.
+   */
   activeBlacklist(filter: {
     userId: string;
     now: number;
@@ -128,44 +136,119 @@ export class HistoryRepository {
       .where("removed_at", "is", null)
       .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", filter.now)]))
       .where((eb) => eb.or([eb("owner_id", "is", null), eb("owner_id", "=", filter.userId)]))
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom("blacklist_hides")
+              .select("blacklist_hides.blacklist_id")
+              .whereRef("blacklist_hides.blacklist_id", "=", "blacklist.id")
+              .where("blacklist_hides.user_id", "=", filter.userId),
+          ),
+        ),
+      )
       .$if(filter.provider !== undefined, (q) => q.where("provider", "=", filter.provider ?? ""))
       .$if(filter.machineIds !== undefined, (q) => q.where("machine_id", "in", filter.machineIds ?? []))
       .orderBy("id", "desc")
       .execute();
   }
 
+  /** Active automatic entries of one host, whoever has hidden them. */
+  activeAutomatic(filter: { provider: string; machineId: string; now: number }): Promise<BlacklistRow[]> {
+    return this.db
+      .selectFrom("blacklist")
+      .selectAll()
+      .where("kind", "=", "auto")
+      .where("provider", "=", filter.provider)
+      .where("machine_id", "=", filter.machineId)
+      .where("removed_at", "is", null)
+      .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", filter.now)]))
+      .orderBy("id", "desc")
+      .execute();
+  }
+
+  /** Automatic entries and the user's own, with `hidden_at` set where this user hid the entry. */
   listBlacklist(filter: {
     userId: string;
     includeExpired: boolean;
     now: number;
     provider?: string | undefined;
     kind?: string | undefined;
-  }) {
+  }): Promise<BlacklistViewRow[]> {
     return this.db
       .selectFrom("blacklist")
-      .selectAll()
-      .where((eb) => eb.or([eb("owner_id", "is", null), eb("owner_id", "=", filter.userId)]))
+      .leftJoin("blacklist_hides", (join) =>
+        join
+          .onRef("blacklist_hides.blacklist_id", "=", "blacklist.id")
+          .on("blacklist_hides.user_id", "=", filter.userId),
+      )
+      .selectAll("blacklist")
+      .select("blacklist_hides.hidden_at")
+      .where((eb) => eb.or([eb("blacklist.owner_id", "is", null), eb("blacklist.owner_id", "=", filter.userId)]))
       .$if(!filter.includeExpired, (q) =>
         q
-          .where("removed_at", "is", null)
-          .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", filter.now)])),
+          .where("blacklist.removed_at", "is", null)
+          .where((eb) => eb.or([eb("blacklist.expires_at", "is", null), eb("blacklist.expires_at", ">", filter.now)])),
       )
-      .$if(filter.provider !== undefined, (q) => q.where("provider", "=", filter.provider ?? ""))
-      .$if(filter.kind !== undefined, (q) => q.where("kind", "=", filter.kind === "manual" ? "manual" : "auto"))
-      .orderBy("id", "desc")
+      .$if(filter.provider !== undefined, (q) => q.where("blacklist.provider", "=", filter.provider ?? ""))
+      .$if(filter.kind !== undefined, (q) =>
+        q.where("blacklist.kind", "=", filter.kind === "manual" ? "manual" : "auto"),
+      )
+      .orderBy("blacklist.id", "desc")
       .limit(1000)
       .execute();
   }
 
-  /** Removes the active entries this user may remove (their own, and automatic ones). */
-  async removeBlacklist(filter: { userId: string; provider: string; machineId: string; now: number }): Promise<number> {
+  /** Hides these automatic entries for one user; returns how many were not hidden before. */
+  async hideBlacklist(filter: { userId: string; entryIds: readonly number[]; now: number }): Promise<number> {
+    if (filter.entryIds.length === 0) return 0;
+    const already = await this.db
+      .selectFrom("blacklist_hides")
+      .select("blacklist_id")
+      .where("user_id", "=", filter.userId)
+      .where("blacklist_id", "in", filter.entryIds)
+      .execute();
+    const hidden = new Set(already.map((h) => Number(h.blacklist_id)));
+    const fresh = filter.entryIds.filter((id) => !hidden.has(id));
+    if (fresh.length === 0) return 0;
+    await this.db
+      .insertInto("blacklist_hides")
+      .values(fresh.map((id) => ({ blacklist_id: id, user_id: filter.userId, hidden_at: filter.now })))
+      // A concurrent hide of the same entry by the same user is the same outcome.
+      .onConflict((oc) => oc.columns(["blacklist_id", "user_id"]).doNothing())
+      .execute();
+    return fresh.length;
+  }
+
+  /** Removes the user's own active (manual) entries for one host. */
+  async removeOwnBlacklist(filter: {
+    userId: string;
+    provider: string;
+    machineId: string;
+    now: number;
+  }): Promise<number> {
     const result = await this.db
       .updateTable("blacklist")
       .set({ removed_at: filter.now })
       .where("provider", "=", filter.provider)
       .where("machine_id", "=", filter.machineId)
       .where("removed_at", "is", null)
-      .where((eb) => eb.or([eb("owner_id", "is", null), eb("owner_id", "=", filter.userId)]))
+      .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", filter.now)]))
+      .where("owner_id", "=", filter.userId)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  /** Removes one host's active automatic entries for everyone (the operator's decision). */
+  async removeAutomaticBlacklist(filter: { provider: string; machineId: string; now: number }): Promise<number> {
+    const result = await this.db
+      .updateTable("blacklist")
+      .set({ removed_at: filter.now })
+      .where("provider", "=", filter.provider)
+      .where("machine_id", "=", filter.machineId)
+      .where("removed_at", "is", null)
+      .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", filter.now)]))
+      .where("kind", "=", "auto")
       .executeTakeFirst();
     return Number(result.numUpdatedRows);
   }

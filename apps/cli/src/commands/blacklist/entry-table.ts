@@ -8,6 +8,7 @@ export interface EntryLike {
   blacklisted_at: string;
   expires_at: string | null;
   is_active: boolean;
+  hidden: boolean;
 }
 
 export function entryTable(entries: EntryLike[]): string {
@@ -21,7 +22,7 @@ export function entryTable(entries: EntryLike[]): string {
       e.reason,
       e.blacklisted_at,
       e.expires_at ?? "permanent",
-      e.is_active ? "yes" : "no",
+      e.is_active ? (e.hidden ? "hidden by you" : "yes") : "no",
     ]),
   );
 }

@@ -6,7 +6,7 @@ import { hours } from "./hours-option";
 export function registerHistoryList(history: Command, cli: CliRuntime): void {
   history
     .command("list")
-    .description("recorded attempts, newest first")
+    .description("your recorded attempts, newest first (see `history stats` for every user's, per host)")
     .option("--provider <provider>")
     .option("--machine <id>", "one host")
     .option("--hours <n>", "period", hours, 72)
