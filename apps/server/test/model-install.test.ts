@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setTimeout as sleep } from "node:timers/promises";
-import { sshExec } from "@dumont/providers";
+import { existsSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { bearer, registerAccount, startInProcessServer, type Account, type InProcessServer } from "@dumont/testing";
 
 interface InstanceBody {
   id: string;
   status: string;
-  ssh_host: string | null;
-  ssh_port: number | null;
+  machine_id: string | null;
   error: string | null;
 }
 
@@ -84,15 +84,11 @@ describe("model install", () => {
   });
 
   it("fails when the Ollama installer cannot be downloaded, and does not claim it installed", async () => {
-    // A machine without Ollama (users may delete the stand-in; real images often lack it).
-    const key = await server.server.context.sshKeys.controlKey(user.userId);
-    const removed = await sshExec({
-      endpoint: { host: instance.ssh_host ?? "", port: instance.ssh_port ?? 0, user: "root" },
-      privateKey: key.privateKey,
-      command: `sh -c 'rm -f "$(command -v ollama)"; ! command -v ollama'`,
-      timeoutMs: 20_000,
-    });
-    expect(removed.exitCode).toBe(0);
+    // A machine whose image has no Ollama: the simulated market's stand-in is removed on the host
+    // side (inside, the sandbox sees its tools read-only).
+    const standIn = join(server.home, "market", "instances", instance.machine_id ?? "", "sim", "bin", "ollama");
+    expect(existsSync(standIn)).toBe(true);
+    rmSync(standIn);
     const result = await install("qwen2.5:0.5b");
     expect(result.success).toBe(false);
     expect(result.ollama_installed_now).toBe(false);
