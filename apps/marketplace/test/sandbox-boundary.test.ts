@@ -1,5 +1,7 @@
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startMarketplace } from "../src/index";
@@ -12,6 +14,7 @@ import {
   sshOptions,
   sshEndpoint,
   startTestMarket,
+  waitFor,
   waitForInstance,
   type KeyPair,
   type TestMarket,
@@ -214,6 +217,51 @@ describe("the sandbox is a boundary", () => {
     );
     expect(tools.code, tools.stderr).toBe(0);
     expect(tools.stdout).toMatch(/^42\ngit version .*\nrsync {2}version .*\n1curl .*\nok\n$/);
+  });
+});
+
+describe("a market that dies", () => {
+  it("takes its sandboxes with it, even when SIGKILLed", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "market-sigkill-"));
+    // A market in its own process that rents one machine and prints the sandbox's init pid.
+    const script = join(dir, "market.mts");
+    await writeFile(
+      script,
+      `import { startMarketplace } from ${JSON.stringify(join(import.meta.dirname, "..", "src", "index.ts"))};
+const m = await startMarketplace({ dataDir: ${JSON.stringify(join(dir, "data"))}, timeScale: 0.005 });
+const call = (method: string, path: string, body?: unknown) =>
+  fetch(m.url + path, { method, headers: { authorization: "Bearer " + m.apiKey, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) }).then((r) => r.json());
+const offers = await call("POST", "/api/v0/bundles/", { rentable: { eq: true }, num_gpus: { eq: 1 }, limit: 1 });
+await call("PUT", "/api/v0/asks/" + offers.offers[0].id + "/", { image: "x", disk: 10 });
+for (;;) {
+  const pid = (await call("GET", "/sim/state")).instances[0]?.sandbox_init_pid;
+  if (pid) { console.log("init " + pid); break; }
+  await new Promise((r) => setTimeout(r, 50));
+}
+setInterval(() => undefined, 1000);
+`,
+    );
+    // node itself with tsx's loader (not the tsx launcher, which would be the one killed).
+    const child = spawn(process.execPath, ["--import", "tsx", script], {
+      cwd: process.cwd(),
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    try {
+      let out = "";
+      child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+      const initPid = await waitFor("the sandbox's init pid", async () => {
+        const match = /^init (\d+)$/m.exec(out);
+        return match ? Number(match[1]) : undefined;
+      });
+      expect(await readFile(`/proc/${initPid}/cmdline`, "utf8")).toBe("sandbox-init\0");
+      child.kill("SIGKILL");
+      await waitFor("the sandbox to die with its market", async () =>
+        (await readFile(`/proc/${initPid}/cmdline`, "utf8").catch(() => "")) === "" ? true : undefined,
+      );
+    } finally {
+      child.kill("SIGKILL");
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -19,6 +19,9 @@ import { SIM_DIR_IN_SANDBOX } from "./sandbox-tools";
  *    The network is the host's (SSH and the test servers listen on 127.0.0.1).
  */
 
+/** The fd on which the sandbox's init holds its lifeline to the market (see INIT). */
+export const LIFELINE_FD = 4;
+
 /** Where stage 1 shows the disk directories to stage 2 (inside stage 1's private tmpfs). */
 const STAGING = "/tmp/dumont-sandbox";
 
@@ -46,11 +49,30 @@ export interface SandboxSources {
   simDir: string;
 }
 
-/** The initial process: PID 1 inside, it says "ready" and then only reaps orphans. */
+/**
+ * The initial process: PID 1 inside. It says "ready", then reaps orphans and watches the lifeline:
+ * a socket whose other end only the market holds. When the market dies (even by SIGKILL) the
+ * lifeline reads end-of-file and the init exits, so the kernel kills the whole sandbox. (bwrap's
+ * `--die-with-parent` cannot do this across the two stages: the staging bwrap is root without
+ * CAP_KILL by then, and the kernel does not deliver its parent-death signal to another uid.)
+ */
 const INIT = [
   "perl",
   "-e",
-  '$0 = "sandbox-init"; $| = 1; print "ready\\n"; close STDOUT; $SIG{CHLD} = sub {}; while (1) { my $p = wait(); sleep 1 if $p == -1; }',
+  [
+    'use POSIX ":sys_wait_h";',
+    '$0 = "sandbox-init"; $| = 1; print "ready\\n"; close STDOUT;',
+    `open(my $lifeline, "<&=", ${LIFELINE_FD}) or die "sandbox-init: no lifeline: $!\\n";`,
+    "sub reap { 1 while waitpid(-1, WNOHANG) > 0; }",
+    "$SIG{CHLD} = \\&reap;",
+    'my $bits = ""; vec($bits, fileno($lifeline), 1) = 1;',
+    "while (1) {",
+    "  my $ready = select(my $readable = $bits, undef, undef, 5); reap();",
+    "  next if $ready < 1;",
+    "  my $got = sysread($lifeline, my $byte, 1);",
+    "  exit 0 if defined $got && $got == 0;",
+    "}",
+  ].join(" "),
 ];
 
 /**

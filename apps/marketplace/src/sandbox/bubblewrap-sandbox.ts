@@ -47,8 +47,8 @@ function installExitHook(): void {
  * One instance's machine: a bubblewrap sandbox (see `bubblewrap-argv.ts` for what it contains)
  * whose PID 1 is a tiny init that reaps orphans. SSH commands join its namespaces through
  * `nsenter`, on namespace fds opened once at start. Killing the init (SIGKILL) makes the kernel
- * kill every process in the PID namespace, `nohup` and `setsid` ones included; bwrap's
- * `--die-with-parent` does the same when this Node process dies, even by SIGKILL. The disk
+ * kill every process in the PID namespace, `nohup` and `setsid` ones included; the init's
+ * lifeline does the same when this Node process dies, even by SIGKILL. The disk
  * directories stay on the host until the instance is destroyed.
  */
 export class BubblewrapSandbox {
@@ -86,7 +86,8 @@ export class BubblewrapSandbox {
 
     const bwrap = spawn("bwrap", sandboxArgv({ dir, ...paths }, uid, INFO_FD), {
       env: { PATH: process.env.PATH ?? SYSTEM_PATH },
-      stdio: ["ignore", "pipe", "pipe", "pipe"],
+      // fd 3: bwrap's report; fd 4: the init's lifeline (see bubblewrap-argv.ts), never written.
+      stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"],
     });
     const started = await waitForStart(bwrap);
     if (!started.ok) {
