@@ -36,8 +36,6 @@ export function registerContractRoutes(app: FastifyInstance, handlers: Handlers,
         operationId: name,
         summary: route.summary,
         tags: [route.tag],
-        // Read by clients and by the generated test suites (apps/server/test/openapi-cases.ts).
-        ...(route.operatorOnly ? { "x-dumont-operator-only": true } : {}),
         ...(route.auth ? { security: [{ bearer: [] }] } : { security: [] }),
         // OpenAPI extension: clients and the generated test suites can tell operator-only routes.
         ...(route.operatorOnly ? { "x-dumont-operator-only": true } : {}),
