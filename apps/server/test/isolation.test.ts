@@ -7,209 +7,429 @@ import {
   type Account,
   type InProcessServer,
 } from "@dumont/testing";
-import { expectError } from "./helpers";
+import { expectError, JSON_HEADERS, type InjectedResponse } from "./helpers";
+import {
+  fillPath,
+  listen,
+  loadOperations,
+  sampleOf,
+  send,
+  type ApiOperation,
+  type Listening,
+  type Method,
+} from "./openapi-cases";
 
+/**
+ * Tenant isolation, generated from the OpenAPI document: for every operation that addresses a
+ * resource by path parameters, Alice creates one (through a fixture below) and Bob, calling that
+ * operation with Alice's parameters, gets exactly what he gets for a resource that does not exist
+ * (404 NOT_FOUND, never 403, never her data). Every list Bob can read, with every filter set to
+ * Alice's ids, shows none of her resources; and Alice's own views are unchanged afterwards.
+ *
+ * Controllers are off: creates insert rows and nothing is rented, so fixtures are cheap; the
+ * market is checked to hold no machine at the end all the same.
+ */
 const dialects = await testDialects();
+const operations = await loadOperations();
 
-interface CanaryBody {
-  id: string;
-  status: string;
-  steps_total: number;
+interface Caller {
+  account: Account;
+  call(method: Method, url: string, body?: unknown): Promise<InjectedResponse>;
 }
 
-interface EventsBody {
-  events: Array<{ id: number; resource_id: string; resource_type: string; to_status: string; actor: string }>;
-  next_after: number;
+interface Created {
+  /** The path parameters that address the resource. */
+  params: Record<string, string>;
+  /** Strings only Alice's resource contains: Bob must never read them. */
+  secrets: string[];
 }
 
-describe.each(dialects)("tenant isolation (%s)", (dialect) => {
+interface FixtureContext {
+  inproc: InProcessServer;
+  marker: string;
+}
+
+interface Fixture {
+  /** Alice creates one resource of this kind. */
+  create(alice: Caller, ctx: FixtureContext): Promise<Created>;
+  /**
+   * How Bob's call is answered when not "404 NOT_FOUND, as for a missing resource":
+   * `as-missing` (the same answer as for a missing one, whatever its status) or `shared`
+   * (data every user may read, e.g. aggregates over all users; it must not contain her secrets).
+   */
+  answers?: Partial<Record<string, "as-missing" | "shared">>;
+  /** Stops what the resource started, so nothing is left rented. */
+  cleanup?(alice: Caller, created: Created): Promise<void>;
+}
+
+function created(response: InjectedResponse, what: string): Record<string, unknown> {
+  expect(response.statusCode, `creating ${what}: ${response.body.slice(0, 300)}`).toBeLessThan(300);
+  return response.json<Record<string, unknown>>();
+}
+
+/** Host ids are sent by Bob himself (and may be echoed back), so they carry no marker. */
+const hostName = () => `host-${Math.random().toString(36).slice(2, 10)}`;
+
+const ED25519_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl alice";
+
+/**
+ * One fixture per resource kind, keyed by the path prefix of the operations that address it (the
+ * longest matching prefix wins). A new route with a path parameter and no prefix here fails the
+ * suite, naming the route: add its fixture here.
+ */
+const FIXTURES: Record<string, Fixture> = {
+  "/api/v1/auth/api-keys/{id}": {
+    async create(alice, { marker }) {
+      const key = created(await alice.call("POST", "/api/v1/auth/api-keys", { name: marker }), "api key");
+      return { params: { id: String(key.id) }, secrets: [String(key.id), String(key.key), marker] };
+    },
+  },
+  "/api/v1/canaries/{id}": {
+    async create(alice) {
+      const canary = created(await alice.call("POST", "/api/v1/canaries", { steps: 1, step_ms: 0 }), "canary");
+      return { params: { id: String(canary.id) }, secrets: [String(canary.id)] };
+    },
+    async cleanup(alice, { params }) {
+      await alice.call("POST", `/api/v1/canaries/${params.id}/cancel`);
+    },
+  },
+  "/api/v1/instances/{id}": {
+    async create(alice, { marker }) {
+      const offers = created(await alice.call("GET", "/api/v1/instances/offers?limit=1"), "offer search");
+      const offer = (offers.offers as Array<{ id: string }>)[0];
+      if (!offer) throw new Error("the embedded market offers nothing");
+      const instance = created(
+        await alice.call("POST", "/api/v1/instances", { offer_id: offer.id, label: marker, disk_size: 10 }),
+        "instance",
+      );
+      return { params: { id: String(instance.id) }, secrets: [String(instance.id), marker] };
+    },
+    async cleanup(alice, { params }) {
+      await alice.call("DELETE", `/api/v1/instances/${params.id}`);
+    },
+  },
+  "/api/v1/ssh-keys/{id}": {
+    async create(alice, { marker }) {
+      const key = created(
+        await alice.call("POST", "/api/v1/ssh-keys", { name: marker, public_key: ED25519_KEY }),
+        "ssh key",
+      );
+      return { params: { id: String(key.id) }, secrets: [String(key.id), marker] };
+    },
+  },
+  "/api/v1/wizard/deployments/{id}": {
+    async create(alice) {
+      const deployment = created(await alice.call("POST", "/api/v1/wizard/deploy", {}), "deployment");
+      return { params: { id: String(deployment.id) }, secrets: [String(deployment.id)] };
+    },
+    async cleanup(alice, { params }) {
+      await alice.call("POST", `/api/v1/wizard/deployments/${params.id}/cancel`);
+    },
+  },
+  "/api/v1/jobs/{id}": {
+    async create(alice, { marker }) {
+      const job = created(await alice.call("POST", "/api/v1/jobs", { name: marker, command: `echo ${marker}` }), "job");
+      return { params: { id: String(job.id), "*": "output/result.txt" }, secrets: [String(job.id), marker] };
+    },
+    async cleanup(alice, { params }) {
+      await alice.call("POST", `/api/v1/jobs/${params.id}/cancel`);
+    },
+  },
+  "/api/v1/machines/history/blacklist/{provider}/{machine_id}": {
+    async create(alice, { marker }) {
+      const host = hostName();
+      created(
+        await alice.call("POST", "/api/v1/machines/history/blacklist", {
+          provider: "vast.ai",
+          machine_id: host,
+          reason: `reason ${marker}`,
+        }),
+        "blacklist entry",
+      );
+      return { params: { provider: "vast.ai", machine_id: host }, secrets: [host, marker] };
+    },
+  },
+  "/api/v1/machines/history/blacklist/check/{provider}/{machine_id}": {
+    async create(alice, { marker }) {
+      const host = hostName();
+      created(
+        await alice.call("POST", "/api/v1/machines/history/blacklist", {
+          provider: "vast.ai",
+          machine_id: host,
+          reason: `reason ${marker}`,
+        }),
+        "blacklist entry",
+      );
+      return { params: { provider: "vast.ai", machine_id: host }, secrets: [marker] };
+    },
+    // Bob's own blacklist does not hold the host: the answer is "not blacklisted", as for any host.
+    answers: { checkBlacklist: "as-missing" },
+  },
+  "/api/v1/machines/history/stats/{provider}/{machine_id}": {
+    // Host statistics are aggregates over everyone's attempts; Alice's attempt is planted directly
+    // (no machine boots with controllers off) so the aggregate has something of hers in it.
+    async create(_alice, { inproc, marker }) {
+      const host = hostName();
+      const instanceId = `ins_${marker}`;
+      await inproc.server.context.repos.history.recordAttempt({
+        provider: "vast.ai",
+        machine_id: host,
+        offer_id: `offer-${marker}`,
+        instance_id: instanceId,
+        user_id: _alice.account.userId,
+        gpu_name: "RTX 4090",
+        num_gpus: 1,
+        price_per_hour: 0.5,
+        geolocation: "US",
+        success: 0,
+        failure_stage: "connecting",
+        failure_reason: `reason ${marker}`,
+        time_to_ready_s: null,
+        attempted_at: Date.now(),
+      });
+      return { params: { provider: "vast.ai", machine_id: host }, secrets: [instanceId, `offer-${marker}`, marker] };
+    },
+    answers: { historyHostStats: "shared" },
+  },
+};
+
+function fixtureKeyFor(op: ApiOperation): string | undefined {
+  return Object.keys(FIXTURES)
+    .filter((prefix) => op.path === prefix || op.path.startsWith(`${prefix}/`))
+    .sort((a, b) => b.length - a.length)[0];
+}
+
+/** Parameters of a resource of the same kind that does not exist. */
+function missingParams(params: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(params).map(([name, value]) => [
+      name,
+      name === "*" ? value : `${value.slice(0, -1)}${value.endsWith("0") ? "1" : "0"}`,
+    ]),
+  );
+}
+
+const addressed = operations.filter((op) => op.pathParams.length > 0);
+const lists = operations.filter((op) => op.method === "GET" && op.pathParams.length === 0 && !op.streams);
+
+describe.each(dialects)("tenant isolation, generated from the OpenAPI document (%s)", (dialect) => {
   let inproc: InProcessServer;
-  let alice: Account;
-  let bob: Account;
-  let canary: CanaryBody;
+  let target: Listening;
+  let alice: Caller;
+  let bob: Caller;
+  const resources = new Map<string, Created>();
+  const aliceViewsBefore = new Map<string, string>();
+
+  function callerFor(account: Account): Caller {
+    return {
+      account,
+      call: (method, url, body) =>
+        send(target, {
+          method,
+          url,
+          headers: { ...bearer(account.token), ...(body === undefined ? {} : JSON_HEADERS) },
+          payload: body === undefined ? undefined : JSON.stringify(body),
+        }),
+    };
+  }
+
+  /** Alice's answers to every list she can read (default query), to compare before and after. */
+  async function aliceViews(): Promise<Map<string, string>> {
+    const views = new Map<string, string>();
+    for (const op of lists.filter((o) => !o.operatorOnly)) {
+      const response = await alice.call("GET", op.path);
+      views.set(op.id, `${response.statusCode} ${response.body}`);
+    }
+    return views;
+  }
 
   beforeAll(async () => {
-    inproc = await startInProcessServer({ dialect });
-    alice = await registerAccount(inproc.app, "alice");
-    bob = await registerAccount(inproc.app, "bob");
-    const created = await inproc.app.inject({
-      method: "POST",
-      url: "/api/v1/canaries",
-      headers: bearer(alice.token),
-      payload: { steps: 1, step_ms: 0 },
+    inproc = await startInProcessServer({
+      dialect,
+      startControllers: false,
+      env: { DUMONT_MARKET: "embedded", DUMONT_REGISTRATION: "open" },
     });
-    expect(created.statusCode).toBe(201);
-    canary = created.json<CanaryBody>();
-    expect(canary.id).toMatch(/^can_/);
-    expect(canary.steps_total).toBe(1);
+    target = await listen(inproc.app);
+    await registerAccount(inproc.app, "operator"); // the first account is the operator
+    alice = callerFor(await registerAccount(inproc.app, "alice"));
+    bob = callerFor(await registerAccount(inproc.app, "bob"));
+    for (const [prefix, fixture] of Object.entries(FIXTURES)) {
+      const marker = `alice${Math.random().toString(36).slice(2, 10)}`;
+      resources.set(prefix, await fixture.create(alice, { inproc, marker }));
+    }
+    for (const [id, view] of await aliceViews()) aliceViewsBefore.set(id, view);
   });
   afterAll(async () => {
     await inproc?.close();
   });
 
-  /** Nothing that identifies Alice or her canary's contents may appear in an answer to Bob. */
-  function expectNoAliceData(body: string): void {
-    expect(body).not.toContain(alice.userId);
-    expect(body).not.toContain(alice.email);
-    expect(body).not.toContain(alice.token);
-    expect(body).not.toContain("steps_total");
+  const allSecrets = () => [
+    alice.account.userId,
+    alice.account.email,
+    alice.account.token,
+    ...[...resources.values()].flatMap((r) => r.secrets),
+  ];
+
+  /** Secrets in Bob's answer, except where it only echoes what Bob sent himself. */
+  function leaked(body: string, sent: string[] = []): string[] {
+    const found = allSecrets().filter((s) => !sent.some((v) => v.includes(s)) && body.includes(s));
+    // What Bob sent may be echoed in a message, never inside the listed items.
+    try {
+      const parsed = JSON.parse(body) as Record<string, unknown>;
+      for (const value of Object.values(parsed)) {
+        if (!Array.isArray(value)) continue;
+        for (const item of value) {
+          const text = JSON.stringify(item);
+          found.push(...allSecrets().filter((s) => text.includes(s)));
+        }
+      }
+    } catch {
+      // Not JSON: the plain check above is all.
+    }
+    return [...new Set(found)];
   }
 
-  it("Alice sees her own canary", async () => {
-    const response = await inproc.app.inject({
-      method: "GET",
-      url: `/api/v1/canaries/${canary.id}`,
-      headers: bearer(alice.token),
-    });
-    expect(response.statusCode).toBe(200);
-    expect(response.json<CanaryBody>().id).toBe(canary.id);
+  function requestFor(op: ApiOperation, params: Record<string, string>) {
+    const body = op.body ? sampleOf(op.body, `${op.id} body`) : undefined;
+    return { url: fillPath(op.path, { "*": "output/result.txt", ...params }), body };
+  }
+
+  it("every operation with a path parameter has an isolation fixture", () => {
+    const missing = addressed.filter((op) => !op.operatorOnly && fixtureKeyFor(op) === undefined);
+    expect(
+      missing.map(
+        (op) =>
+          `operation ${op.id} (${op.method} ${op.path}) has a path parameter but no isolation fixture — ` +
+          "add one to FIXTURES in apps/server/test/isolation.test.ts",
+      ),
+    ).toEqual([]);
   });
 
-  it("Bob gets 404 NOT_FOUND for Alice's canary, exactly as for an id that does not exist", async () => {
-    const response = await inproc.app.inject({
-      method: "GET",
-      url: `/api/v1/canaries/${canary.id}`,
-      headers: bearer(bob.token),
-    });
-    const error = expectError(response, 404, "NOT_FOUND");
-    expectNoAliceData(response.body);
-    expect(response.body).not.toMatch(/"status":"(pending|running|completed)"/);
-
-    const missing = await inproc.app.inject({
-      method: "GET",
-      url: "/api/v1/canaries/can_doesnotexist",
-      headers: bearer(bob.token),
-    });
-    const missingError = expectError(missing, 404, "NOT_FOUND");
-    // Same answer apart from the id echoed back: Bob cannot tell "someone else's" from "missing".
-    expect(missingError.message.replace("can_doesnotexist", "ID")).toBe(error.message.replace(canary.id, "ID"));
-  });
-
-  it("Bob cannot cancel Alice's canary (404, and it is left untouched)", async () => {
-    const before = (
-      await inproc.app.inject({ method: "GET", url: `/api/v1/canaries/${canary.id}`, headers: bearer(alice.token) })
-    ).json<CanaryBody>();
-    const response = await inproc.app.inject({
-      method: "POST",
-      url: `/api/v1/canaries/${canary.id}/cancel`,
-      headers: bearer(bob.token),
-    });
-    expectError(response, 404, "NOT_FOUND");
-    expectNoAliceData(response.body);
-    const after = (
-      await inproc.app.inject({ method: "GET", url: `/api/v1/canaries/${canary.id}`, headers: bearer(alice.token) })
-    ).json<CanaryBody>();
-    expect(after.status).not.toBe("cancelled");
-    if (before.status === "completed") expect(after.status).toBe("completed");
-  });
-
-  it("Bob's canary list is empty; Alice's has her canary", async () => {
-    const bobList = await inproc.app.inject({ method: "GET", url: "/api/v1/canaries", headers: bearer(bob.token) });
-    expect(bobList.statusCode).toBe(200);
-    expect(bobList.json<{ canaries: unknown[]; count: number }>()).toEqual({ canaries: [], count: 0 });
-    expect(bobList.body).not.toContain(canary.id);
-
-    const aliceList = await inproc.app.inject({ method: "GET", url: "/api/v1/canaries", headers: bearer(alice.token) });
-    const aliceBody = aliceList.json<{ canaries: CanaryBody[]; count: number }>();
-    expect(aliceBody.count).toBe(1);
-    expect(aliceBody.canaries.map((c) => c.id)).toEqual([canary.id]);
-  });
-
-  it("events of Alice's canary: Alice sees them, Bob sees none (by id, by type:id, or unfiltered)", async () => {
-    const aliceEvents = await inproc.app.inject({
-      method: "GET",
-      url: `/api/v1/events?resource=${canary.id}`,
-      headers: bearer(alice.token),
-    });
-    expect(aliceEvents.statusCode).toBe(200);
-    const events = aliceEvents.json<EventsBody>().events;
-    expect(events.length).toBeGreaterThanOrEqual(1);
-    expect(events.every((e) => e.resource_id === canary.id)).toBe(true);
-    expect(events[0]).toMatchObject({ resource_type: "canaries", to_status: "pending", actor: `user:${alice.userId}` });
-
-    for (const url of [
-      `/api/v1/events?resource=${canary.id}`,
-      `/api/v1/events?resource=canaries:${canary.id}`,
-      "/api/v1/events",
-      "/api/v1/events?after=0&limit=1000",
-    ]) {
-      const response = await inproc.app.inject({ method: "GET", url, headers: bearer(bob.token) });
-      expect(response.statusCode, url).toBe(200);
-      const body = response.json<EventsBody>();
-      expect(body.events, url).toEqual([]);
-      expect(body.next_after).toBe(0);
-      expect(response.body).not.toContain(canary.id);
-      expect(response.body).not.toContain(alice.userId);
+  it("Alice's own views show each of her resources (so Bob's 404s are about ownership)", async () => {
+    for (const [prefix, resource] of resources) {
+      const ownGets = addressed.filter((op) => fixtureKeyFor(op) === prefix && op.method === "GET" && !op.streams);
+      const bodies: string[] = [];
+      for (const op of ownGets) {
+        const { url } = requestFor(op, resource.params);
+        const response = await alice.call("GET", url);
+        if (op.path === prefix) expect(response.statusCode, `${op.id}: ${response.body.slice(0, 200)}`).toBe(200);
+        bodies.push(response.body);
+      }
+      bodies.push(...aliceViewsBefore.values());
+      const id =
+        Object.entries(resource.params)
+          .filter(([name]) => name !== "*")
+          .at(-1)?.[1] ?? "";
+      expect(
+        bodies.some((b) => b.includes(id)),
+        `none of Alice's views mention ${prefix} ${id}`,
+      ).toBe(true);
     }
   });
 
-  it("the event stream refuses a request without a token", async () => {
-    // The SSE route keeps the connection open, so Bob's stream is read over a real socket in
-    // events-stream.test.ts; here only its authentication boundary is checked.
-    const response = await inproc.app.inject({
-      method: "GET",
-      url: `/api/v1/events/stream?resource=${canary.id}`,
-    });
-    expectError(response, 401, "UNAUTHENTICATED");
+  it.each(addressed.map((op) => [`${op.id} (${op.method} ${op.path})`, op] as const))(
+    "Bob calling %s with Alice's parameters learns nothing",
+    async (_name, op) => {
+      if (op.operatorOnly) {
+        const { url, body } = requestFor(op, Object.fromEntries(op.pathParams.map((p) => [p.name, "x"])));
+        expectError(await bob.call(op.method, url, body), 403, "FORBIDDEN");
+        return;
+      }
+      const key = fixtureKeyFor(op);
+      if (!key) throw new Error(`${op.id} has no isolation fixture (see the first test)`);
+      const resource = resources.get(key);
+      if (!resource) throw new Error(`fixture ${key} was not created`);
+      const answer = FIXTURES[key]?.answers?.[op.id] ?? "not-found";
+
+      const theirs = requestFor(op, resource.params);
+      const missing = missingParams(resource.params);
+      const nobody = requestFor(op, missing);
+      const toBob = await bob.call(op.method, theirs.url, theirs.body);
+      const toBobMissing = await bob.call(op.method, nobody.url, nobody.body);
+      const sent = Object.values(resource.params);
+
+      expect(toBob.statusCode, `Bob got ${toBob.statusCode}: ${toBob.body.slice(0, 200)}`).not.toBe(403);
+      expect(leaked(toBob.body, sent), toBob.body.slice(0, 300)).toEqual([]);
+      if (answer === "shared") {
+        expect(toBob.statusCode, toBob.body.slice(0, 200)).toBeLessThan(500);
+        return;
+      }
+      if (answer === "not-found") expectError(toBob, 404, "NOT_FOUND");
+      // Indistinguishable from a resource that does not exist, apart from the ids echoed back.
+      const normalise = (body: string, params: Record<string, string>) => {
+        let text = body.replace(/"request_id":"[^"]*"/, "");
+        for (const value of Object.values(params).sort((a, b) => b.length - a.length)) {
+          text = text.split(value).join("<param>");
+        }
+        return text;
+      };
+      expect(toBob.statusCode).toBe(toBobMissing.statusCode);
+      expect(normalise(toBob.body, resource.params)).toBe(normalise(toBobMissing.body, missing));
+    },
+  );
+
+  it.each(lists.map((op) => [`${op.id} (${op.path})`, op] as const))(
+    "Bob's %s never shows Alice's resources, whatever the filter",
+    async (_name, op) => {
+      if (op.operatorOnly) {
+        expectError(await bob.call("GET", op.path), 403, "FORBIDDEN");
+        return;
+      }
+      const ids = [...resources.entries()].flatMap(([prefix, r]) => {
+        const kind =
+          prefix
+            .split("/")
+            .filter((s) => s && !s.startsWith("{"))
+            .at(-1) ?? "";
+        const values = Object.values(r.params).filter((v) => !v.includes("/"));
+        return [...values, ...values.map((v) => `${kind}:${v}`)];
+      });
+      const queries: Array<Record<string, string>> = [{}];
+      const flags = op.queryParams.filter((p) => p.schema.type === "boolean");
+      if (flags.length > 0) queries.push(Object.fromEntries(flags.map((p) => [p.name, "true"])));
+      for (const p of op.queryParams.filter((q) => q.schema.type === "string" && !q.schema.enum)) {
+        for (const id of ids) queries.push({ [p.name]: id });
+      }
+      for (const query of queries) {
+        const search = new URLSearchParams(query).toString();
+        const url = search ? `${op.path}?${search}` : op.path;
+        const response = await bob.call("GET", url);
+        expect(response.statusCode, `${url}: ${response.body.slice(0, 200)}`).toBeLessThan(500);
+        expect(leaked(response.body, Object.values(query)), `${url}: ${response.body.slice(0, 300)}`).toEqual([]);
+      }
+    },
+  );
+
+  it("Bob's attempts changed nothing Alice sees", async () => {
+    const after = await aliceViews();
+    for (const [id, before] of aliceViewsBefore) expect(after.get(id), id).toBe(before);
   });
 
   it("settings are per user: Bob sees neither Alice's Vast key nor her preferences", async () => {
-    const vastKey = "alice-vast-key-0123456789";
-    const put = await inproc.app.inject({
-      method: "PUT",
-      url: "/api/v1/settings",
-      headers: bearer(alice.token),
-      payload: { vast_api_key: vastKey, settings: { theme: "alice-dark", region: "eu-alice" } },
+    // Accounts of their own: a stored Vast key would send Alice's market calls to Vast.
+    const carol = callerFor(await registerAccount(inproc.app, "carol"));
+    const dave = callerFor(await registerAccount(inproc.app, "dave"));
+    const vastKey = "carol-vast-key-0123456789";
+    const put = await carol.call("PUT", "/api/v1/settings", {
+      vast_api_key: vastKey,
+      settings: { theme: "carol-dark" },
     });
     expect(put.statusCode).toBe(200);
-    expect(put.json<{ vast_api_key: { configured: boolean } }>().vast_api_key.configured).toBe(true);
-
-    const bobSettings = await inproc.app.inject({ method: "GET", url: "/api/v1/settings", headers: bearer(bob.token) });
-    expect(bobSettings.statusCode).toBe(200);
-    expect(bobSettings.json()).toEqual({ vast_api_key: { configured: false, hint: null }, settings: {} });
-    expect(bobSettings.body).not.toContain("alice-dark");
-    expect(bobSettings.body).not.toContain(vastKey.slice(-4));
-
-    const bobMe = await inproc.app.inject({ method: "GET", url: "/api/v1/auth/me", headers: bearer(bob.token) });
-    expect(bobMe.json<{ user: { settings: Record<string, unknown> } }>().user.settings).toEqual({});
-    expect(bobMe.body).not.toContain("alice-dark");
-
-    // Bob writing his own settings does not touch Alice's.
-    const bobPut = await inproc.app.inject({
-      method: "PUT",
-      url: "/api/v1/settings",
-      headers: bearer(bob.token),
-      payload: { settings: { theme: "bob-light" } },
-    });
-    expect(bobPut.statusCode).toBe(200);
-    const aliceSettings = await inproc.app.inject({
-      method: "GET",
-      url: "/api/v1/settings",
-      headers: bearer(alice.token),
-    });
-    expect(aliceSettings.json()).toEqual({
+    const daveSettings = await dave.call("GET", "/api/v1/settings");
+    expect(daveSettings.json()).toEqual({ vast_api_key: { configured: false, hint: null }, settings: {} });
+    expect(daveSettings.body).not.toContain(vastKey.slice(-4));
+    const daveMe = await dave.call("GET", "/api/v1/auth/me");
+    expect(daveMe.body).not.toContain("carol-dark");
+    expect((await dave.call("PUT", "/api/v1/settings", { settings: { theme: "dave-light" } })).statusCode).toBe(200);
+    expect((await carol.call("GET", "/api/v1/settings")).json()).toEqual({
       vast_api_key: { configured: true, hint: `…${vastKey.slice(-4)}` },
-      settings: { theme: "alice-dark", region: "eu-alice" },
+      settings: { theme: "carol-dark" },
     });
   });
 
-  it("Bob's canaries are not visible to Alice either", async () => {
-    const created = await inproc.app.inject({
-      method: "POST",
-      url: "/api/v1/canaries",
-      headers: bearer(bob.token),
-      payload: { steps: 1, step_ms: 0 },
-    });
-    expect(created.statusCode).toBe(201);
-    const bobCanary = created.json<CanaryBody>();
-    expectError(
-      await inproc.app.inject({ method: "GET", url: `/api/v1/canaries/${bobCanary.id}`, headers: bearer(alice.token) }),
-      404,
-      "NOT_FOUND",
-    );
-    const aliceList = await inproc.app.inject({ method: "GET", url: "/api/v1/canaries", headers: bearer(alice.token) });
-    expect(aliceList.body).not.toContain(bobCanary.id);
-    const aliceEvents = await inproc.app.inject({ method: "GET", url: "/api/v1/events", headers: bearer(alice.token) });
-    expect(aliceEvents.body).not.toContain(bobCanary.id);
+  it("after cleanup the market holds no machine of Alice's", async () => {
+    for (const [prefix, resource] of resources) await FIXTURES[prefix]?.cleanup?.(alice, resource);
+    const provider = await inproc.server.context.markets.providerFor(alice.account.userId);
+    expect(await provider.listMachines("dumont")).toEqual([]);
   });
 });
