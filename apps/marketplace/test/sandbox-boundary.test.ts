@@ -249,9 +249,9 @@ setInterval(() => undefined, 1000);
     try {
       let out = "";
       child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
-      const initPid = await waitFor("the sandbox's init pid", async () => {
+      const initPid = await waitFor("the sandbox's init pid", () => {
         const match = /^init (\d+)$/m.exec(out);
-        return match ? Number(match[1]) : undefined;
+        return Promise.resolve(match ? Number(match[1]) : undefined);
       });
       expect(await readFile(`/proc/${initPid}/cmdline`, "utf8")).toBe("sandbox-init\0");
       child.kill("SIGKILL");

@@ -40,7 +40,7 @@ export function instancePaths(dir: string): {
   };
 }
 
-/** Writes the stand-in tools; done at every boot so a user who deleted them gets them back. */
+/** Writes the stand-in tools (read-only inside) and the GPU state; done at every boot. */
 export async function installSandboxTools(dir: string, gpu: GpuState): Promise<void> {
   const paths = instancePaths(dir);
   await mkdir(paths.binDir, { recursive: true });
