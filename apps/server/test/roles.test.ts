@@ -244,33 +244,75 @@ describe.each(dialects)("roles, registration policy and spending caps (%s)", (di
     expect(await machinesOnMarket()).toBe(before);
   });
 
+  const spentNow = async () =>
+    (await send({ method: "GET", url: "/api/v1/balance", token: user.token })).json<BalanceBody>().spending
+      ?.spent_usd ?? 0;
+  const liveInstances = async () =>
+    (await send({ method: "GET", url: "/api/v1/instances", token: user.token })).json<{
+      instances: { id: string; status: string }[];
+    }>().instances;
+  const deleteAll = async () => {
+    for (const instance of await liveInstances()) {
+      await send({ method: "DELETE", url: `/api/v1/instances/${instance.id}`, token: user.token });
+    }
+    for (const deadline = Date.now() + 30_000; (await liveInstances()).length > 0; await sleep(200)) {
+      if (Date.now() > deadline) throw new Error("instances were not destroyed");
+    }
+  };
+
+  it("a burst of rentals cannot outrun the cap: live machines count for their next hour", async () => {
+    const offer = await cheapestOffer(user.token);
+    // Room for two hours of this machine on top of what was spent so far.
+    expect((await setCap(user.user.id, (await spentNow()) + offer.dph_total * 2.5)).statusCode).toBe(200);
+    const answers = await Promise.all([1, 2, 3, 4, 5].map(() => rent(user.token, offer.id)));
+    const codes = answers.map((a) => a.statusCode).sort();
+    expect(codes).toEqual([201, 201, 402, 402, 402]);
+    for (const refused of answers.filter((a) => a.statusCode === 402)) {
+      const error = expectError(refused, 402, "SPENDING_CAP_REACHED");
+      expect(error.message).toMatch(/live machine/);
+    }
+    expect((await liveInstances()).length).toBeLessThanOrEqual(2);
+    await deleteAll();
+  });
+
   it("past the cap a rental is refused with the spend and the cap; raising the cap lets it through", async () => {
     const offer = await cheapestOffer(user.token);
-    // A cap worth about 2 s of the machine: the first rental is accepted, then spend passes it.
-    const cap = (offer.dph_total * 2) / 3600;
-    expect((await setCap(user.user.id, cap)).statusCode).toBe(200);
+    // One hour of this machine fits: the first rental is admitted, a second would not fit.
+    expect((await setCap(user.user.id, (await spentNow()) + offer.dph_total * 1.5)).statusCode).toBe(200);
     const first = await rent(user.token, offer.id);
     expect(first.statusCode, first.body).toBe(201);
-    for (const deadline = Date.now() + 30_000; ; await sleep(200)) {
-      const spending = (await send({ method: "GET", url: "/api/v1/balance", token: user.token })).json<BalanceBody>()
-        .spending;
-      if (spending && spending.spent_usd > cap) break;
-      if (Date.now() > deadline) throw new Error(`spend never passed the cap: ${JSON.stringify(spending)}`);
+    const firstId = first.json<{ id: string }>().id;
+    for (const deadline = Date.now() + 30_000; ; await sleep(100)) {
+      const got = await send({ method: "GET", url: `/api/v1/instances/${firstId}`, token: user.token });
+      if (got.json<{ machine_id: string | null }>().machine_id !== null) break;
+      if (Date.now() > deadline) throw new Error("the first rental never reached the market");
     }
+    const others = await send({
+      method: "GET",
+      url: "/api/v1/instances/offers?max_price=3&limit=5&order=price",
+      token: user.token,
+    });
+    const second = others.json<{ offers: { id: string }[] }>().offers.find((o) => o.id !== offer.id);
+    if (!second) throw new Error("the simulated market has no second offer");
     const machines = await machinesOnMarket();
-    const second = await cheapestOffer(user.token);
+    expectError(await rent(user.token, second.id), 402, "SPENDING_CAP_REACHED");
+
+    // The operator lowers the cap below what is spent: the spend itself is now past the cap.
+    const cap = (await spentNow()) + (offer.dph_total * 1) / 3600;
+    expect((await setCap(user.user.id, cap)).statusCode).toBe(200);
+    for (const deadline = Date.now() + 30_000; (await spentNow()) <= cap; await sleep(200)) {
+      if (Date.now() > deadline) throw new Error("spend never passed the cap");
+    }
     const refused = await rent(user.token, second.id);
     const error = expectError(refused, 402, "SPENDING_CAP_REACHED");
     expect(error.message).toMatch(/you have spent \$[\d.]+ of your \$[\d.]+ cap/);
     expect(error.details).toMatchObject({ cap_usd: cap });
     expect(error.hint).toMatch(/already running keep running/);
     expect(await machinesOnMarket()).toBe(machines);
-    const listed = await send({ method: "GET", url: "/api/v1/instances", token: user.token });
-    expect(listed.json<{ count: number }>().count).toBe(1);
-
+    const listed = await liveInstances();
+    expect(listed.length).toBe(1);
     // The machine already running is not destroyed by the cap.
-    const running = listed.json<{ instances: { id: string; status: string }[] }>().instances[0];
-    expect(running?.status).not.toMatch(/destroy|failed/);
+    expect(listed[0]?.status).not.toMatch(/destroy|failed/);
 
     const raised = await setCap(user.user.id, 100);
     expect(raised.json<{ spending: { cap_usd: number } }>().spending.cap_usd).toBe(100);
@@ -281,10 +323,30 @@ describe.each(dialects)("roles, registration policy and spending caps (%s)", (di
       users: { id: string; spending: { spent_usd: number } }[];
     }>().users;
     expect(users.find((u) => u.id === user.user.id)?.spending.spent_usd).toBeGreaterThan(cap);
-    for (const instance of (await send({ method: "GET", url: "/api/v1/instances", token: user.token })).json<{
-      instances: { id: string }[];
-    }>().instances) {
-      await send({ method: "DELETE", url: `/api/v1/instances/${instance.id}`, token: user.token });
+    await deleteAll();
+  });
+
+  it("five registrations racing on an empty server make exactly one operator", async () => {
+    const fresh = await startInProcessServer({
+      dialect,
+      startControllers: false,
+      env: { DUMONT_REGISTRATION: "open", DUMONT_MARKET: "off" },
+    });
+    try {
+      const answers = await Promise.all(
+        [1, 2, 3, 4, 5].map((n) =>
+          fresh.app.inject({
+            method: "POST",
+            url: "/api/v1/auth/register",
+            payload: { email: `racer${n}@example.com`, password: PASSWORD },
+          }),
+        ),
+      );
+      expect(answers.map((a) => a.statusCode)).toEqual([201, 201, 201, 201, 201]);
+      const roles = answers.map((a) => a.json<Session>().user.role).sort();
+      expect(roles).toEqual(["operator", "user", "user", "user", "user"]);
+    } finally {
+      await fresh.close();
     }
   });
 

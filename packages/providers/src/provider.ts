@@ -30,6 +30,8 @@ export interface OfferQuery {
   minInetDownMbps?: number | undefined;
   maxInetDownMbps?: number | undefined;
   minDiskGb?: number | undefined;
+  /** Only this offer (to learn its current price before renting it). */
+  offerId?: string | undefined;
   limit: number;
   order: "price" | "score";
 }

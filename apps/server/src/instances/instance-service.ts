@@ -16,7 +16,7 @@ import type {
   InstanceRow,
   InstancesRepository,
 } from "@dumont/db";
-import { countriesFor, type Offer, type OfferQuery } from "@dumont/providers";
+import { countriesFor, type Offer, type OfferQuery, type Provider } from "@dumont/providers";
 import type { MarketDescription, MarketKind, MarketRegistry } from "../market/market-registry";
 import { newId } from "../security/tokens";
 import type { SpendingService } from "../spending/spending-service";
@@ -159,8 +159,11 @@ export class InstanceService {
       throw new DumontError({ code: "VALIDATION_FAILED", message: `${provider.name} has no interruptible machines` });
     }
     const row = this.newRow(userId, body, market, undefined);
-    // The offer's price is not known here (it is read from the machine once rented); a bid is.
-    await this.deps.spending.admit(userId, market, body.bid_price ?? 0, async () => {
+    // A capped rental must know its price before it is admitted: the bid, or the offer's own.
+    if (body.bid_price === undefined && (await this.deps.spending.capsApply(userId, market))) {
+      row.price_per_hour = await offerPrice(provider, body.offer_id);
+    }
+    await this.deps.spending.admit(userId, market, row.price_per_hour, async () => {
       await this.deps.instances.insert(row);
       await this.deps.events.append(this.creationEvent(row));
     });
@@ -287,6 +290,19 @@ export class InstanceService {
     this.deps.wake();
     return updated;
   }
+}
+
+/** The current price of an offer, or OFFER_UNAVAILABLE when the market no longer lists it. */
+async function offerPrice(provider: Provider, offerId: string): Promise<number> {
+  const [offer] = await provider.searchOffers({ offerId, machineType: "on-demand", limit: 1, order: "price" });
+  if (!offer) {
+    throw new DumontError({
+      code: "OFFER_UNAVAILABLE",
+      message: `offer ${offerId} is not available (rented by someone else or withdrawn)`,
+      hint: "Pick another one from `dumont instance offers`.",
+    });
+  }
+  return offer.pricePerHour;
 }
 
 function minDefined(a: number | undefined, b: number | undefined): number | undefined {

@@ -15,8 +15,9 @@ const TERMINAL: readonly string[] = ["destroyed", "failed"];
  * every account but the user's own Vast.ai key. Spend is every second of every machine the user
  * rented there, from the marketplace create call to its end (paused time included: the machine
  * and its disk are still held) × its price per hour. The cap is hard for new rentals only: a
- * rental is refused when spend plus one hour of the machine at its known price would pass the
- * cap; machines already running are left alone.
+ * rental is refused when spend, plus one hour of each of the user's live machines there, plus one
+ * hour of the new one, would pass the cap (so a burst of rentals cannot outrun spend, which only
+ * grows once machines run); machines already running are left alone.
  */
 export class SpendingService {
   // Check and rental run under one lock per user, so parallel requests from one user on this
@@ -63,9 +64,16 @@ export class SpendingService {
     };
   }
 
-  /** Refuses to start new work (a deploy, a job) once the user's spend has reached the cap. */
+  /** Refuses to start new work (a deploy, a job) once spend and live machines reach the cap. */
   async assertMayStart(userId: string): Promise<void> {
     await this.check(userId, await this.deps.markets.kindFor(userId), 0);
+  }
+
+  /** Whether this user's rentals on this market are capped (so their price must be known first). */
+  async capsApply(userId: string, market: MarketKind): Promise<boolean> {
+    if (market === "user") return false;
+    const user = await this.deps.users.findById(userId);
+    return user !== undefined && this.capOf(user) !== null;
   }
 
   /**
@@ -102,17 +110,28 @@ export class SpendingService {
     if (!user) throw new DumontError({ code: "UNAUTHENTICATED", message: "the account no longer exists" });
     const cap = this.capOf(user);
     if (cap === null) return;
-    const spent = spentOn(await this.deps.spending.billedMachines(userId), this.deps.now());
+    const machines = await this.deps.spending.billedMachines(userId);
+    const spent = spentOn(machines, this.deps.now());
+    const live = machines.filter((m) => !TERMINAL.includes(m.status));
+    const liveHour = live.reduce((sum, m) => sum + m.price_per_hour, 0);
     const nextHour = Math.max(0, pricePerHour);
-    if (spent < cap && spent + nextHour <= cap) return;
-    const projected = spent < cap ? ` (one more hour of this $${nextHour.toFixed(4)}/h machine would pass it)` : "";
+    if (spent < cap && spent + liveHour + nextHour <= cap) return;
+    const projected =
+      spent < cap
+        ? ` (one more hour of your ${live.length} live machine(s) and of a $${nextHour.toFixed(4)}/h one would pass it)`
+        : "";
     throw new DumontError({
       code: "SPENDING_CAP_REACHED",
       message:
         cap === 0
           ? "renting on the server's marketplace account is not allowed for your account (spending cap $0)"
           : `spending cap reached: you have spent $${usd(spent)} of your $${usd(cap)} cap on the server's marketplace account${projected}`,
-      details: { spent_usd: roundUsd(spent), cap_usd: cap, next_hour_usd: roundUsd(nextHour) },
+      details: {
+        spent_usd: roundUsd(spent),
+        cap_usd: cap,
+        live_machines_hour_usd: roundUsd(liveHour),
+        next_hour_usd: roundUsd(nextHour),
+      },
       hint: "Ask the operator to raise your cap (`dumont admin user set-cap`), or store your own Vast.ai key with `dumont settings set-vast-key`. Machines already running keep running.",
     });
   }
@@ -122,6 +141,7 @@ export class SpendingService {
 export function spentOn(machines: readonly BilledMachine[], now: number): number {
   let total = 0;
   for (const m of machines) {
+    if (m.create_attempted_at === null) continue;
     const end = TERMINAL.includes(m.status) ? m.updated_at : now;
     const seconds = Math.max(0, end - m.create_attempted_at) / 1000;
     total += (seconds / 3600) * m.price_per_hour;

@@ -6,25 +6,29 @@ export interface BilledMachine {
   owner_id: string;
   status: string;
   price_per_hour: number;
-  /** When the marketplace create call was made: from then on the machine may cost money. */
-  create_attempted_at: number;
+  /** When the marketplace create call was made (from then on it may cost money); null = not yet. */
+  create_attempted_at: number | null;
   /** For a destroyed or failed instance, when it ended (its last transition). */
   updated_at: number;
 }
 
-/** Reads the instances that count against spending caps: every one rented on a shared account. */
+/**
+ * Reads the instances that count against spending caps: every one on a shared account (not the
+ * user's own key) that was rented or is still live (a live row not yet rented will be).
+ */
 export class SpendingRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   /** One user's machines, or everyone's when ownerId is undefined. */
-  async billedMachines(ownerId?: string): Promise<BilledMachine[]> {
-    const rows = await this.db
+  billedMachines(ownerId?: string): Promise<BilledMachine[]> {
+    return this.db
       .selectFrom("instances")
       .select(["owner_id", "status", "price_per_hour", "create_attempted_at", "updated_at"])
       .where("market", "!=", "user")
-      .where("create_attempted_at", "is not", null)
+      .where((eb) =>
+        eb.or([eb("create_attempted_at", "is not", null), eb("status", "not in", ["destroyed", "failed"])]),
+      )
       .$if(ownerId !== undefined, (q) => q.where("owner_id", "=", ownerId ?? ""))
       .execute();
-    return rows.map((r) => ({ ...r, create_attempted_at: r.create_attempted_at ?? 0 }));
   }
 }

@@ -203,6 +203,7 @@ export function buildSearchBody(query: OfferQuery): Record<string, unknown> {
   if (query.minReliability !== undefined) body.reliability2 = { gte: query.minReliability };
   if (query.verifiedOnly) body.verified = { eq: true };
   if (query.minDiskGb !== undefined) body.disk_space = { gte: query.minDiskGb };
+  if (query.offerId !== undefined && /^\d+$/.test(query.offerId)) body.id = { eq: Number(query.offerId) };
   const inet: Record<string, number> = {};
   if (query.minInetDownMbps !== undefined) inet.gte = query.minInetDownMbps;
   if (query.maxInetDownMbps !== undefined) inet.lt = query.maxInetDownMbps;
@@ -246,6 +247,7 @@ export function satisfies(offer: Offer, query: OfferQuery): boolean {
   if (query.minDiskGb !== undefined && offer.diskGb < query.minDiskGb) return false;
   if (query.minInetDownMbps !== undefined && offer.inetDownMbps < query.minInetDownMbps) return false;
   if (query.maxInetDownMbps !== undefined && offer.inetDownMbps >= query.maxInetDownMbps) return false;
+  if (query.offerId !== undefined && offer.id !== query.offerId) return false;
   return true;
 }
 
