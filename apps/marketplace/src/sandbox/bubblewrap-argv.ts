@@ -11,8 +11,9 @@ import { SIM_DIR_IN_SANDBOX } from "./sandbox-tools";
  *    disk (`DUMONT_HOME` is 0700): it binds the disk directories at a path that uid can reach, in
  *    this throw-away namespace only, then drops to that uid (`setpriv`) and starts stage 2.
  * 2. The sandbox: a new user namespace where the instance's uid looks like root but holds no
- *    capability (and cannot create further user namespaces), its own PID, IPC and UTS namespaces, and
- *    a root file system built from scratch on a tmpfs: the host's system directories read-only,
+ *    capability (and cannot create further user namespaces), its own PID, IPC and UTS
+ *    namespaces, and a root file system built from scratch on a tmpfs: the host's system
+ *    directories read-only,
  *    the instance's disk at /workspace and its home at /root (read-write), the market's stand-in
  *    tools read-only at /root/.dumont-sim, a private /tmp, a new /proc and a minimal /dev. Nothing
  *    else of the host exists inside: no DUMONT_HOME, no other instance, no /home, no host /root.
@@ -30,8 +31,9 @@ export const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 
 /**
  * Every sandbox runs as its own unprivileged host uid (and gid), derived from its disk directory:
- * stable across stop/start (the files on the disk keep their owner), different for every instance
- * and every market, and far from real users' uids and subuid ranges. So one sandbox can neither
+ * stable across stop/start (the files on the disk keep their owner), different for practically
+ * every instance of every market (a 1-in-10⁹ hash), and far from real users' uids and subuid
+ * ranges. So one sandbox can neither
  * signal another's processes nor pass as root (or as anyone real) to anything on the shared
  * network, such as abstract Unix sockets that trust SO_PEERCRED.
  */
