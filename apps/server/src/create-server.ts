@@ -137,6 +137,7 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     markets,
     sshKeys,
     history,
+    box,
     pollMs: config.instancePollMs,
     idlePollMs: config.instanceIdlePollMs,
     bootTimeoutMs: config.bootTimeoutMs,
@@ -164,6 +165,7 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     deployments: repos.deployments,
     spending,
     installationId,
+    box,
     wake,
     now,
   });

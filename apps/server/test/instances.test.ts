@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setTimeout as sleep } from "node:timers/promises";
+import { sshExec } from "@dumont/providers";
 import { bearer, registerAccount, startInProcessServer, type Account, type InProcessServer } from "@dumont/testing";
 
 interface InstanceBody {
@@ -142,6 +143,36 @@ describe("instances on the embedded marketplace", () => {
       "destroying",
       "destroyed",
     ]);
+  });
+
+  it("seals an instance's env at rest and still hands it to the machine", async () => {
+    const offers = (await get(alice, "/api/v1/instances/offers?max_price=3&limit=5")).json<{
+      offers: { id: string }[];
+    }>();
+    const created = await server.app.inject({
+      method: "POST",
+      url: "/api/v1/instances",
+      headers: bearer(alice.token),
+      payload: {
+        offer_id: offers.offers[1]?.id ?? "",
+        disk_size: 10,
+        env: { API_SECRET: "plain-text-must-not-be-stored" },
+      },
+    });
+    expect(created.statusCode).toBe(201);
+    const { id } = created.json<InstanceBody>();
+    await waitFor(id, ["running"]);
+    const row = await server.server.context.repos.instances.findById(id);
+    expect(JSON.stringify(row)).not.toContain("plain-text-must-not-be-stored");
+    const key = await server.server.context.sshKeys.controlKey(alice.userId);
+    const echoed = await sshExec({
+      endpoint: { host: row?.ssh_host ?? "", port: row?.ssh_port ?? 0, user: "root" },
+      privateKey: key.privateKey,
+      command: 'printf %s "$API_SECRET"',
+    });
+    expect(echoed.stdout).toBe("plain-text-must-not-be-stored");
+    await server.app.inject({ method: "DELETE", url: `/api/v1/instances/${id}`, headers: bearer(alice.token) });
+    await waitFor(id, ["destroyed"]);
   });
 
   it("registers user SSH keys and rejects private keys or garbage", async () => {

@@ -5,11 +5,15 @@ import type { Controller, ReconcileContext, ReconcileResult } from "../controlle
 import type { MarketKind, MarketRegistry } from "../market/market-registry";
 import type { SshKeyService } from "../account/ssh-key-service";
 import type { HistoryService } from "../history/history-service";
+import type { SecretBox } from "../security/secret-box";
+import { openEnv } from "../security/sealed-env";
 
 export interface InstanceControllerOptions {
   markets: MarketRegistry;
   sshKeys: SshKeyService;
   history: HistoryService;
+  /** Opens the sealed env just before it goes to the marketplace. */
+  box: SecretBox;
   /** Frees the offer an instance held once it is gone (wizard offer claims). */
   releaseOfferClaims: (instanceId: string) => Promise<void>;
   /** How often to look at a machine that is changing state. */
@@ -70,7 +74,7 @@ export class InstanceController implements Controller<InstanceRow, InstanceStatu
         image: row.image,
         diskGb: row.disk_gb,
         label: row.label,
-        env: JSON.parse(row.env) as Record<string, string>,
+        env: openEnv(this.options.box, row.env),
         onstart: row.onstart ?? undefined,
         bidPricePerHour: row.bid_price ?? undefined,
         sshPublicKeys: await this.options.sshKeys.authorizedKeys(row.owner_id),

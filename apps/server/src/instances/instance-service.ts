@@ -21,6 +21,8 @@ import type { MarketDescription, MarketKind, MarketRegistry } from "../market/ma
 import { newId } from "../security/tokens";
 import type { SpendingService } from "../spending/spending-service";
 import { machineLabel } from "../instances/machine-label";
+import type { SecretBox } from "../security/secret-box";
+import { sealEnv } from "../security/sealed-env";
 
 export interface OfferSearch {
   gpu_name?: string | undefined;
@@ -82,6 +84,8 @@ export class InstanceService {
       spending: SpendingService;
       /** Goes into every machine label, so the orphan collector knows our machines from others'. */
       installationId: string;
+      /** Seals the env at rest (it often holds secrets). */
+      box: SecretBox;
       wake: () => void;
       now: () => number;
     },
@@ -201,7 +205,7 @@ export class InstanceService {
       bid_price: body.bid_price ?? null,
       image: body.image,
       disk_gb: body.disk_size,
-      env: JSON.stringify(body.env ?? {}),
+      env: sealEnv(this.deps.box, body.env ?? {}),
       onstart: body.onstart ?? null,
       geolocation: candidate?.offer.geolocation ?? null,
       host_machine_id: candidate?.offer.machineId ?? null,
