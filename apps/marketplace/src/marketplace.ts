@@ -13,6 +13,7 @@ import { Market } from "./market/market";
 import { FAULT_PROFILES, hostFaults, type HostFaults, type Profile } from "./profiles";
 import { Rng } from "./random";
 import { assertSandboxRequirements } from "./sandbox/sandbox-requirements";
+import { DEFAULT_NETWORK_POOL, SandboxNetwork } from "./sandbox/sandbox-network";
 
 export interface MarketplaceOptions {
   /** Interface to listen on (HTTP and every instance's SSH server). Default 127.0.0.1. */
@@ -33,13 +34,21 @@ export interface MarketplaceOptions {
   machines?: number;
   /** The default account's credit in USD. Default 100. */
   credit?: number;
+  /**
+   * IPv4 range (prefix /24 or shorter) for the machines' networks: the market takes the first /24
+   * of it that no other market and no network of this host uses. Default
+   * `DUMONT_MARKET_NETWORK_POOL`, else 10.233.0.0/16.
+   */
+  networkPool?: string;
   logger?: Logger;
 }
 
 export interface RunningMarketplace {
   url: string;
   apiKey: string;
-  /** Stops HTTP, kills every sandbox (and its processes) and SSH server. */
+  /** The host's address on this market's machine network (`dumont-host` inside its machines). */
+  machineHostAddress: string;
+  /** Stops HTTP, kills every sandbox (and its processes), SSH server and machine network. */
   close(): Promise<void>;
 }
 
@@ -65,6 +74,10 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Run
   const logger = options.logger ?? pino({ level: "silent" });
   const dataDir = resolve(options.dataDir);
   await mkdir(resolve(dataDir, "instances"), { recursive: true });
+  const network = await SandboxNetwork.create(
+    options.networkPool ?? process.env.DUMONT_MARKET_NETWORK_POOL ?? DEFAULT_NETWORK_POOL,
+    logger,
+  );
 
   const clock = new SimClock(options.timeScale ?? 1, Date.now());
   const market = new Market({ seed, machines: options.machines ?? 300, nowS: clock.nowSeconds() });
@@ -91,6 +104,7 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Run
     seed,
     host,
     dataDir,
+    network,
     sftpServer: SFTP_SERVER_PATHS.find((p) => existsSync(p)),
     bootFailureOf: (machine) => hostFaultsOf(machine).bootFailure,
     logger,
@@ -120,7 +134,12 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Run
   };
 
   const app = await buildApp(ctx);
-  await app.listen({ host, port: options.port ?? 0 });
+  try {
+    await app.listen({ host, port: options.port ?? 0 });
+  } catch (error) {
+    await network.close();
+    throw error;
+  }
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : (options.port ?? 0);
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
@@ -135,12 +154,14 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Run
   return {
     url,
     apiKey: account.apiKey,
+    machineHostAddress: network.hostAddress,
     close: () => {
       closing ??= (async () => {
         clearInterval(billing);
         clock.close();
         await app.close();
         await manager.shutdown();
+        await network.close();
       })();
       return closing;
     },

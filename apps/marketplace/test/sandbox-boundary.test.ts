@@ -1,10 +1,11 @@
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startMarketplace } from "../src/index";
+import { connect, createServer, type AddressInfo, type Server } from "node:net";
+import { MACHINE_HOST_NAME, MACHINE_REACHABLE_LISTEN_HOST, startMarketplace } from "../src/index";
 import {
   generateKey,
   hostPidsOf,
@@ -48,6 +49,16 @@ describe("the sandbox is a boundary", () => {
     mine = { id: first.id, host: first.host, port: first.port };
     other = { id: second.id, host: second.host, port: second.port };
   });
+  /** Each running instance's own address, as /sim/state publishes it. */
+  async function sandboxAddresses(): Promise<Map<number, string>> {
+    const state = await t.call("GET", "/sim/state");
+    return new Map(
+      (state.body.instances as { id: number; sandbox_address: string | null }[]).map((i) => [
+        i.id,
+        i.sandbox_address ?? "",
+      ]),
+    );
+  }
   afterAll(async () => {
     await t.close();
     await rm(planted.inRoot, { force: true });
@@ -209,6 +220,91 @@ describe("the sandbox is a boundary", () => {
     expect(result.stderr.match(/cannot be preloaded/g)).toHaveLength(1);
   });
 
+  it("has a network of its own: the host's loopback services, the market and the other machine are out of reach", async () => {
+    // Stand-ins for the control plane's services: one on the host's loopback (like PostgreSQL, the
+    // API, Redis), one where machines are meant to reach the host (the bridge address), one on 0.0.0.0.
+    const onLoopback = await greeter("127.0.0.1", "loopback");
+    const onBridge = await greeter(t.market.machineHostAddress, "bridge");
+    const onAny = await greeter(MACHINE_REACHABLE_LISTEN_HOST, "any");
+    const inside = await sandboxAddresses();
+    try {
+      // The other machine runs a service on all its addresses; the host reaches it at the machine's address.
+      await ssh(other, key, `nohup python3 -c '${PY_GREETER}' 0.0.0.0 7300 other-machine >/dev/null 2>&1 &`);
+      const otherAddress = inside.get(other.id);
+      const myAddress = inside.get(mine.id);
+      expect(otherAddress).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      expect(myAddress).not.toBe(otherAddress);
+      expect(await waitFor("the other machine's service", () => readGreeting(otherAddress ?? "", 7300))).toBe(
+        "other-machine\n",
+      );
+
+      const marketPort = Number(new URL(t.market.url).port);
+      const unreachable: [string, number][] = [
+        ["127.0.0.1", 5432], // PostgreSQL with trust auth on this host
+        ["127.0.0.1", onLoopback.port],
+        ["127.0.0.1", marketPort], // the market's own API and /sim routes
+        ["127.0.0.1", other.port], // the other machine's SSH server
+        [MACHINE_HOST_NAME, 5432],
+        [MACHINE_HOST_NAME, onLoopback.port],
+        [MACHINE_HOST_NAME, marketPort],
+        [MACHINE_HOST_NAME, other.port],
+        [otherAddress ?? "", 7300], // the other machine itself
+      ];
+      const probes = unreachable.map(([host, port]) => `${tcpProbe(host, port)}`).join("; ");
+      const result = await ssh(mine, key, probes);
+      expect(result.stdout.trim().split("\n")).toEqual(unreachable.map(([host, port]) => `${host}:${port} closed`));
+
+      // What machines are meant to reach on the host answers through `dumont-host`.
+      const reach = await ssh(
+        mine,
+        key,
+        `getent hosts ${MACHINE_HOST_NAME}; ${readProbe(MACHINE_HOST_NAME, onBridge.port)}; ${readProbe(MACHINE_HOST_NAME, onAny.port)}`,
+      );
+      const [resolved, ...answers] = reach.stdout.split("\n");
+      expect(resolved?.split(/\s+/)).toEqual([t.market.machineHostAddress, MACHINE_HOST_NAME]);
+      expect(answers).toEqual(["bridge", "any", ""]);
+
+      // Its interfaces: its own loopback and one veth, nothing of the host's.
+      const links = await ssh(mine, key, "ip -o link show | cut -d: -f2 | cut -d@ -f1; ip -o -4 addr show dev eth0");
+      const [lo, eth0, ...rest] = links.stdout.trim().split("\n");
+      expect([lo?.trim(), eth0?.trim()]).toEqual(["lo", "eth0"]);
+      expect(rest).toHaveLength(1);
+      expect(rest[0]).toContain(`inet ${myAddress}/24`);
+      // It cannot change its network (no capability, and the namespace is the host root's).
+      const change = await ssh(
+        mine,
+        key,
+        "ip addr add 10.9.9.9/32 dev eth0 2>&1; ip link set eth0 down 2>&1; echo rc=$?",
+      );
+      expect(change.stdout).toMatch(/Operation not permitted[\s\S]*rc=[12]\n$/);
+    } finally {
+      for (const server of [onLoopback, onBridge, onAny]) server.close();
+    }
+  });
+
+  it("tunnels ssh -L / -W from inside the machine, never from the host", async () => {
+    const onLoopback = await greeter("127.0.0.1", "host-loopback");
+    try {
+      await ssh(mine, key, `nohup python3 -c '${PY_GREETER}' 127.0.0.1 7301 machine-loopback >/dev/null 2>&1 &`);
+      const tunnel = (target: string) =>
+        run("ssh", [...sshOptions(mine.port, key), "-W", target, `root@${mine.host}`], { input: "" });
+      // `localhost` through the tunnel is the machine's own loopback ...
+      const own = await waitFor("the machine's loopback service through the tunnel", async () => {
+        const r = await tunnel("127.0.0.1:7301");
+        return r.stdout === "machine-loopback\n" ? r : undefined;
+      });
+      expect(own.stdout).toBe("machine-loopback\n");
+      // ... so the host's loopback services (PostgreSQL, the API, this one) cannot be tunnelled to.
+      for (const target of [`127.0.0.1:${onLoopback.port}`, "127.0.0.1:5432", `localhost:${onLoopback.port}`]) {
+        const r = await tunnel(target);
+        expect(r.stdout, target).toBe("");
+        expect(r.code, target).not.toBe(0);
+      }
+    } finally {
+      onLoopback.close();
+    }
+  });
+
   it("still runs what jobs need: python3, git, rsync, perl, curl", async () => {
     const tools = await ssh(
       mine,
@@ -217,6 +313,52 @@ describe("the sandbox is a boundary", () => {
     );
     expect(tools.code, tools.stderr).toBe(0);
     expect(tools.stdout).toMatch(/^42\ngit version .*\nrsync {2}version .*\n1curl .*\nok\n$/);
+  });
+});
+
+describe("a machine's network", () => {
+  it("is removed on destroy, and the market's bridge on close; booting adds little", async () => {
+    const t = await startTestMarket({ seed: 43 });
+    const key = await generateKey(t.dir);
+    let closed = false;
+    try {
+      const bridge = await bridgeOf(t.market.machineHostAddress);
+      expect(bridge).toMatch(/^dumont-sim\d+$/);
+      const first = await runningInstance(t, key);
+      const second = await runningInstance(t, key);
+      const ports = await hostLinks(`master ${bridge}`);
+      expect(ports).toHaveLength(2);
+      const netns = await readdir("/run/netns");
+      expect(netns.filter((n) => n.startsWith(`${bridge}-`))).toHaveLength(2);
+
+      expect((await t.call("DELETE", `/api/v0/instances/${first.id}/`)).body).toEqual({ success: true });
+      await waitFor("the destroyed machine's veth to go", async () =>
+        (await hostLinks(`master ${bridge}`)).length === 1 ? true : undefined,
+      );
+      // A stop takes it down too; the next boot makes a new one.
+      expect((await t.call("PUT", `/api/v0/instances/${second.id}/`, { state: "stopped" })).status).toBe(200);
+      await waitFor("the stopped machine's veth to go", async () =>
+        (await hostLinks(`master ${bridge}`)).length === 0 ? true : undefined,
+      );
+      expect((await readdir("/run/netns")).filter((n) => n.startsWith(`${bridge}-`))).toEqual([]);
+
+      // What a machine's own network adds to a boot: created, configured, and removed again.
+      const started = performance.now();
+      for (let i = 0; i < 5; i++) {
+        const run = await runningInstance(t, key);
+        expect((await t.call("DELETE", `/api/v0/instances/${run.id}/`)).body).toEqual({ success: true });
+      }
+      expect(performance.now() - started).toBeLessThan(30_000);
+
+      await runningInstance(t, key);
+      await t.close();
+      closed = true;
+      expect(await hostLinks(bridge)).toEqual([]);
+      expect(await hostLinks(`master ${bridge}`)).toEqual([]);
+      expect((await readdir("/run/netns")).filter((n) => n.startsWith(`${bridge}-`))).toEqual([]);
+    } finally {
+      if (!closed) await t.close();
+    }
   });
 });
 
@@ -235,7 +377,7 @@ const offers = await call("POST", "/api/v0/bundles/", { rentable: { eq: true }, 
 await call("PUT", "/api/v0/asks/" + offers.offers[0].id + "/", { image: "x", disk: 10 });
 for (;;) {
   const pid = (await call("GET", "/sim/state")).instances[0]?.sandbox_init_pid;
-  if (pid) { console.log("init " + pid); break; }
+  if (pid) { console.log("address " + m.machineHostAddress); console.log("init " + pid); break; }
   await new Promise((r) => setTimeout(r, 50));
 }
 setInterval(() => undefined, 1000);
@@ -254,10 +396,19 @@ setInterval(() => undefined, 1000);
         return Promise.resolve(match ? Number(match[1]) : undefined);
       });
       expect(await readFile(`/proc/${initPid}/cmdline`, "utf8")).toBe("sandbox-init\0");
+      const bridge = await bridgeOf(/^address (\S+)$/m.exec(out)?.[1] ?? "");
+      expect(await hostLinks(`master ${bridge}`)).toHaveLength(1);
       child.kill("SIGKILL");
       await waitFor("the sandbox to die with its market", async () =>
         (await readFile(`/proc/${initPid}/cmdline`, "utf8").catch(() => "")) === "" ? true : undefined,
       );
+      // Its network is left behind by the SIGKILL; the next market to start removes it.
+      expect(await hostLinks(bridge)).toHaveLength(1);
+      const next = await startTestMarket({ seed: 44 });
+      await next.close();
+      expect(await hostLinks(bridge)).toEqual([]);
+      expect(await hostLinks(`master ${bridge}`)).toEqual([]);
+      expect((await readdir("/run/netns")).filter((n) => n.startsWith(`${bridge}-`))).toEqual([]);
     } finally {
       child.kill("SIGKILL");
       await rm(dir, { recursive: true, force: true });
@@ -266,6 +417,33 @@ setInterval(() => undefined, 1000);
 });
 
 describe("a computer that cannot sandbox", () => {
+  it("refuses to start the market when it cannot give machines their own network (no CAP_NET_ADMIN)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "market-nonet-"));
+    try {
+      const script = join(dir, "market.mts");
+      await writeFile(
+        script,
+        `import { startMarketplace } from ${JSON.stringify(join(import.meta.dirname, "..", "src", "index.ts"))};
+try { await startMarketplace({ dataDir: ${JSON.stringify(join(dir, "data"))} }); console.log("started"); process.exit(0); }
+catch (error) { console.log("refused: " + error.message); }
+`,
+      );
+      // Root still, but without CAP_NET_ADMIN (as in a container without --cap-add NET_ADMIN).
+      const result = await run("setpriv", [
+        "--inh-caps=-net_admin",
+        "--bounding-set=-net_admin",
+        "--",
+        process.execPath,
+        "--import",
+        "tsx",
+        script,
+      ]);
+      expect(result.stdout).toMatch(/^refused: .*CAP_NET_ADMIN.*network of its own/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("refuses to start the market, saying what to install, when bubblewrap is missing", async () => {
     const originalPath = process.env.PATH;
     process.env.PATH = "/nonexistent-dir";
@@ -279,3 +457,69 @@ describe("a computer that cannot sandbox", () => {
     expect(await readdir("/").then((entries) => entries.includes("nonexistent-dir"))).toBe(false);
   });
 });
+
+/** A TCP server that sends `greeting` and a newline to whoever connects. */
+async function greeter(host: string, greeting: string): Promise<{ port: number; close: () => void }> {
+  const server: Server = createServer((socket) => socket.end(`${greeting}\n`));
+  await new Promise<void>((ok) => server.listen(0, host, ok));
+  return { port: (server.address() as AddressInfo).port, close: () => server.close() };
+}
+
+/** The same, in python3, for inside a machine: argv = host, port, greeting. */
+const PY_GREETER = [
+  "import socket, sys",
+  "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)",
+  "s.bind((sys.argv[1], int(sys.argv[2]))); s.listen()",
+  "while True:",
+  '  c, _ = s.accept(); c.sendall(sys.argv[3].encode() + b"\\n"); c.close()',
+].join("\n");
+
+/** A shell line that prints `host:port open` or `host:port closed` (connect within 3 s). */
+function tcpProbe(host: string, port: number): string {
+  return `if timeout 3 bash -c 'exec 3<>/dev/tcp/${host}/${port}' 2>/dev/null; then echo ${host}:${port} open; else echo ${host}:${port} closed; fi`;
+}
+
+/** A shell line that prints what a TCP server at host:port sends. */
+function readProbe(host: string, port: number): string {
+  return `timeout 3 bash -c 'exec 3<>/dev/tcp/${host}/${port}; cat <&3'`;
+}
+
+/** The first line a TCP server sends, or undefined when nothing answers. */
+async function readGreeting(host: string, port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = connect(port, host);
+    let text = "";
+    const done = () => {
+      socket.destroy();
+      resolve(text || undefined);
+    };
+    socket.setTimeout(2_000, done);
+    socket.on("data", (chunk: Buffer) => {
+      text += chunk.toString();
+      if (text.includes("\n")) done();
+    });
+    socket.on("error", done);
+    socket.on("end", done);
+  });
+}
+
+/** The host's interfaces matching `ip link show <filter>` (e.g. `master dumont-sim0`, or a name). */
+async function hostLinks(filter: string): Promise<string[]> {
+  const out = await new Promise<string>((resolve) =>
+    execFile("ip", ["-j", "link", "show", ...filter.split(" ")], (_error, stdout) => resolve(stdout)),
+  );
+  try {
+    return (JSON.parse(out) as { ifname: string }[]).map((l) => l.ifname);
+  } catch {
+    return [];
+  }
+}
+
+/** The host's interface holding `address` (a market's bridge). */
+async function bridgeOf(address: string): Promise<string> {
+  const out = await new Promise<string>((resolve) =>
+    execFile("ip", ["-j", "-4", "addr", "show"], (_error, stdout) => resolve(stdout)),
+  );
+  const links = JSON.parse(out) as { ifname: string; addr_info: { local: string }[] }[];
+  return links.find((l) => l.addr_info.some((a) => a.local === address))?.ifname ?? "";
+}

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, readdir, stat, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -10,6 +11,7 @@ import {
   ssh,
   sshOptions,
   startTestMarket,
+  waitFor,
   type KeyPair,
   type TestMarket,
 } from "./helpers";
@@ -62,8 +64,10 @@ describe("a running instance over real SSH", () => {
       GPU_COUNT: "1",
       PUBLIC_IPADDR: "127.0.0.1",
       MODEL_NAME: "llama3",
-      VAST_TCP_PORT_8000: "8000",
     });
+    // A `-p` port is published on the market's host at a port of its own, as Docker does on Vast.
+    expect(vars.VAST_TCP_PORT_8000).toMatch(/^\d+$/);
+    expect(vars.VAST_TCP_PORT_8000).not.toBe("8000");
     expect(vars["-p 8000:8000"]).toBeUndefined();
     expect((vars.PATH ?? "").split(":")[0]).toBe("/root/.dumont-sim/bin");
     expect((await ssh(endpoint, key, "cat /workspace/onstart-ran")).stdout).toBe("booted\n");
@@ -76,6 +80,21 @@ describe("a running instance over real SSH", () => {
       "echo $FROM_CLIENT",
     ]);
     expect(sent.stdout).toBe("yes\n");
+  });
+
+  it("publishes a -p port on the host, forwarding to the service in the machine", async () => {
+    const hostPort = Number((await ssh(endpoint, key, "echo $VAST_TCP_PORT_8000")).stdout.trim());
+    await ssh(
+      endpoint,
+      key,
+      `nohup python3 -c 'import socket; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 8000)); s.listen()
+while True: c, _ = s.accept(); c.sendall(b"inside-8000\\n"); c.close()' >/dev/null 2>&1 &`,
+    );
+    const greeting = await waitFor("the forwarded port to answer", async () => {
+      const text = await readGreeting("127.0.0.1", hostPort);
+      return text === "inside-8000\n" ? text : undefined;
+    });
+    expect(greeting).toBe("inside-8000\n");
   });
 
   it("sees only its own processes and its own /workspace", async () => {
@@ -244,4 +263,23 @@ async function snapshot(root: string): Promise<Record<string, string>> {
   };
   await walk(root);
   return out;
+}
+
+/** The first line a TCP server sends, or undefined when nothing answers. */
+async function readGreeting(host: string, port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = connect(port, host);
+    let text = "";
+    const done = () => {
+      socket.destroy();
+      resolve(text || undefined);
+    };
+    socket.setTimeout(2_000, done);
+    socket.on("data", (chunk: Buffer) => {
+      text += chunk.toString();
+      if (text.includes("\n")) done();
+    });
+    socket.on("error", done);
+    socket.on("end", done);
+  });
 }

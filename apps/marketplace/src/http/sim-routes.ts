@@ -58,6 +58,8 @@ export function registerSimRoutes(app: FastifyInstance, ctx: MarketContext): voi
         ssh_port: i.ssh?.port ?? null,
         ssh_connections: i.ssh?.connectionCount ?? 0,
         sandbox_init_pid: i.sandbox?.initPid ?? null,
+        // The machine's own address on the market's network (the host reaches its services there).
+        sandbox_address: i.sandbox?.address ?? null,
         gpu_util: i.gpuUtil,
         // Real work in flight (a sandbox starting or being killed): wait for 0 before advancing a frozen clock.
         pending_work: i.pendingWork,

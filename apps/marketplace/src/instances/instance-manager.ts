@@ -9,6 +9,8 @@ import { freeGpus, minBidFor, type Machine } from "../market/machine";
 import type { Market, OfferSlot } from "../market/market";
 import { Rng, round } from "../random";
 import { BubblewrapSandbox, SandboxError } from "../sandbox/bubblewrap-sandbox";
+import { NetworkError, type SandboxNetwork } from "../sandbox/sandbox-network";
+import { PortForwards } from "../sandbox/port-forwards";
 import {
   SIM_BIN_IN_SANDBOX,
   SIM_DIR_IN_SANDBOX,
@@ -50,6 +52,8 @@ export interface InstanceManagerOptions {
   seed: number;
   host: string;
   dataDir: string;
+  /** The market's machine network: every sandbox gets its own namespace on it. */
+  network: SandboxNetwork;
   sftpServer: string | undefined;
   /** Boot failure probability of a machine (profile draw or /sim override). */
   bootFailureOf: (machine: Machine) => number;
@@ -372,8 +376,11 @@ export class InstanceManager {
     const firstKey = instance.sshKeys[0];
     if (firstKey) env.SSH_PUBLIC_KEY = firstKey.publicKey;
     if (sshPort !== undefined) env.VAST_TCP_PORT_22 = String(sshPort);
-    // The sandbox shares the host's network, so a container port is the same port on the host.
-    for (const port of instance.exposedPorts) env[`VAST_TCP_PORT_${port}`] = String(port);
+    // A container port is published on the market's host at another port, as Docker does on Vast.
+    for (const port of instance.exposedPorts) {
+      const hostPort = instance.forwards?.hostPort(port);
+      if (hostPort !== undefined) env[`VAST_TCP_PORT_${port}`] = String(hostPort);
+    }
     return { ...env, ...instance.env };
   }
 
@@ -419,6 +426,7 @@ export class InstanceManager {
       generation: 0,
       phaseTimers: [],
       sandbox: undefined,
+      forwards: undefined,
       ssh: undefined,
       pendingWork: 0,
       bootTask: undefined,
@@ -533,13 +541,19 @@ export class InstanceManager {
       await instance.teardown;
       await installSandboxTools(instance.dir, this.gpuState(instance));
       if (!current()) return;
-      const sandbox = await BubblewrapSandbox.start(instance.dir, this.options.logger);
+      const sandbox = await BubblewrapSandbox.start(instance.dir, this.options.logger, this.options.network);
       if (!current()) {
         await sandbox.kill();
         return;
       }
       instance.sandbox = sandbox;
       void sandbox.whenExited().then(() => this.sandboxDied(instance, sandbox));
+      const forwards = await PortForwards.start(this.options.host, sandbox.address, instance.exposedPorts);
+      if (!current()) {
+        await forwards.close();
+        return;
+      }
+      instance.forwards = forwards;
       const ssh = await InstanceSshServer.start({
         host: this.options.host,
         hostKey: instance.hostKey,
@@ -564,7 +578,7 @@ export class InstanceManager {
       this.options.logger.warn({ err: error, instance: instance.id }, "instance boot failed");
       if (!current()) return;
       const message =
-        error instanceof SandboxError
+        error instanceof SandboxError || error instanceof NetworkError
           ? error.message
           : `sandbox: ${error instanceof Error ? error.message : String(error)}`;
       this.setPhase(instance, "failed", { actualStatus: "created", statusMsg: message });
@@ -605,15 +619,18 @@ export class InstanceManager {
   private startTeardown(instance: Instance): void {
     const ssh = instance.ssh;
     const sandbox = instance.sandbox;
-    if (!ssh && !sandbox) return;
+    const forwards = instance.forwards;
+    if (!ssh && !sandbox && !forwards) return;
     instance.ssh = undefined;
     instance.sandbox = undefined;
+    instance.forwards = undefined;
     const previous = instance.teardown;
     instance.pendingWork++;
     instance.teardown = (async () => {
       try {
         await previous;
         await ssh?.close();
+        await forwards?.close();
         await sandbox?.kill();
       } finally {
         instance.pendingWork--;

@@ -22,7 +22,10 @@ export function instanceObject(instance: Instance, nowMs: number, host: string):
       ? { "22/tcp": [{ HostIp: "0.0.0.0", HostPort: String(sshPort) }] }
       : null;
   if (ports) {
-    for (const port of instance.exposedPorts) ports[`${port}/tcp`] = [{ HostIp: "0.0.0.0", HostPort: String(port) }];
+    for (const port of instance.exposedPorts) {
+      const hostPort = instance.forwards?.hostPort(port);
+      if (hostPort !== undefined) ports[`${port}/tcp`] = [{ HostIp: "0.0.0.0", HostPort: String(hostPort) }];
+    }
   }
   const startS = instance.startDateMs / 1000;
   return {

@@ -4,6 +4,7 @@ import type { SimTimer } from "../clock";
 import type { Machine } from "../market/machine";
 import type { OfferSlot } from "../market/market";
 import type { BubblewrapSandbox } from "../sandbox/bubblewrap-sandbox";
+import type { PortForwards } from "../sandbox/port-forwards";
 import type { InstanceSshServer } from "../ssh/instance-ssh-server";
 
 /**
@@ -132,6 +133,8 @@ export interface Instance extends LaunchSpec {
   generation: number;
   phaseTimers: SimTimer[];
   sandbox: BubblewrapSandbox | undefined;
+  /** Host listeners for the `-p` ports while running (Vast's `ports` HostPorts). */
+  forwards: PortForwards | undefined;
   ssh: InstanceSshServer | undefined;
   /** Boots and teardowns in flight (real work outside the simulated clock); /sim/state shows it. */
   pendingWork: number;

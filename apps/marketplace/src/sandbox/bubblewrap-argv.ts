@@ -1,10 +1,12 @@
 import { createHash } from "node:crypto";
 import { lstatSync, readlinkSync } from "node:fs";
 import { basename } from "node:path";
-import { SIM_DIR_IN_SANDBOX } from "./sandbox-tools";
+import { HOSTS_FILE, SIM_DIR_IN_SANDBOX } from "./sandbox-tools";
 
 /**
- * What bubblewrap is told to build for one machine. Two stages, both bwrap:
+ * What bubblewrap is told to build for one machine. Both stages run inside the machine's own
+ * network namespace, made beforehand on the host (`sandbox-network.ts`): `nsenter --net` puts
+ * stage 1 there, and the sandbox inherits it. Two stages, both bwrap:
  *
  * 1. The staging stage runs as root in a private mount namespace only. It exists because the
  *    sandbox's own bwrap runs as an unprivileged uid that cannot walk the path to the instance's
@@ -17,7 +19,7 @@ import { SIM_DIR_IN_SANDBOX } from "./sandbox-tools";
  *    the instance's disk at /workspace and its home at /root (read-write), the market's stand-in
  *    tools read-only at /root/.dumont-sim, a private /tmp, a new /proc and a minimal /dev. Nothing
  *    else of the host exists inside: no DUMONT_HOME, no other instance, no /home, no host /root.
- *    The network is the host's (SSH and the test servers listen on 127.0.0.1).
+ *    Its /etc/hosts is the market's (its own name, and `dumont-host` for the host's bridge).
  */
 
 /** The fd on which the sandbox's init holds its lifeline to the market (see INIT). */
@@ -33,9 +35,8 @@ export const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
  * Every sandbox runs as its own unprivileged host uid (and gid), derived from its disk directory:
  * stable across stop/start (the files on the disk keep their owner), different for practically
  * every instance of every market (a 1-in-10⁹ hash), and far from real users' uids and subuid
- * ranges. So one sandbox can neither
- * signal another's processes nor pass as root (or as anyone real) to anything on the shared
- * network, such as abstract Unix sockets that trust SO_PEERCRED.
+ * ranges. So one sandbox can neither signal another's processes nor pass as root (or as anyone
+ * real) to anything it shares with the host.
  */
 export function sandboxHostUid(dir: string): number {
   const hash = createHash("sha256").update(dir).digest().readUInt32BE(0);
@@ -78,11 +79,14 @@ const INIT = [
 ];
 
 /**
- * The full command line that starts a sandbox (stage 1, which runs stage 2). Stage 2 writes
- * `{"child-pid": <host pid of its PID 1>, …}` to fd `infoFd`.
+ * The full command line that starts a sandbox in the network namespace at `netnsPath` (nsenter,
+ * then stage 1, which runs stage 2). Stage 2 writes `{"child-pid": <host pid of its PID 1>, …}` to
+ * fd `infoFd`.
  */
-export function sandboxArgv(sources: SandboxSources, uid: number, infoFd: number): string[] {
+export function sandboxArgv(sources: SandboxSources, uid: number, infoFd: number, netnsPath: string): string[] {
+  const network = ["nsenter", `--net=${netnsPath}`, "--"];
   const staging = [
+    "bwrap",
     "--dev-bind",
     "/",
     "/",
@@ -127,6 +131,10 @@ export function sandboxArgv(sources: SandboxSources, uid: number, infoFd: number
     "--hostname",
     basename(sources.dir),
     ...systemDirectories(),
+    // The market's hosts file (written for this boot, read-only) over the host's.
+    "--ro-bind",
+    `${STAGING}/sim/${HOSTS_FILE}`,
+    "/etc/hosts",
     "--bind",
     `${STAGING}/workspace`,
     "/workspace",
@@ -155,7 +163,7 @@ export function sandboxArgv(sources: SandboxSources, uid: number, infoFd: number
     "--",
     ...INIT,
   ];
-  return [...staging, ...sandbox];
+  return [...network, ...staging, ...sandbox];
 }
 
 /**
@@ -180,7 +188,7 @@ function systemDirectories(): string[] {
 }
 
 /** The namespaces a command joins to run inside, in the order of the fds handed to `nsenter`. */
-export const SANDBOX_NAMESPACES = ["user", "mnt", "pid", "ipc", "uts"] as const;
+export const SANDBOX_NAMESPACES = ["user", "mnt", "pid", "ipc", "uts", "net"] as const;
 
 /** nsenter's option for each namespace kind. */
 const NSENTER_OPTION: Record<(typeof SANDBOX_NAMESPACES)[number], string> = {
@@ -189,6 +197,7 @@ const NSENTER_OPTION: Record<(typeof SANDBOX_NAMESPACES)[number], string> = {
   pid: "--pid",
   ipc: "--ipc",
   uts: "--uts",
+  net: "--net",
 };
 
 /** Environment variables for the command travel under this prefix, past nsenter and setpriv. */

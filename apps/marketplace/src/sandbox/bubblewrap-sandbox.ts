@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, fstatSync, openSync } from "node:fs";
-import { chown, mkdir } from "node:fs/promises";
+import { closeSync, fstatSync, openSync, statSync } from "node:fs";
+import { chown, mkdir, writeFile } from "node:fs/promises";
+import { basename, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import {
@@ -12,7 +13,8 @@ import {
   sandboxHostUid,
 } from "./bubblewrap-argv";
 import { BUBBLEWRAP_HINT } from "./sandbox-requirements";
-import { instancePaths } from "./sandbox-tools";
+import type { MachineNetwork, SandboxNetwork } from "./sandbox-network";
+import { HOSTS_FILE, instancePaths } from "./sandbox-tools";
 
 /** Why a sandbox could not start; its message becomes the instance's `status_msg`. */
 export class SandboxError extends Error {
@@ -45,8 +47,9 @@ function installExitHook(): void {
 
 /**
  * One instance's machine: a bubblewrap sandbox (see `bubblewrap-argv.ts` for what it contains)
- * whose PID 1 is a tiny init that reaps orphans. SSH commands join its namespaces through
- * `nsenter`, on namespace fds opened once at start. Killing the init (SIGKILL) makes the kernel
+ * in a network namespace of its own (`sandbox-network.ts`), whose PID 1 is a tiny init that reaps
+ * orphans. SSH commands join its namespaces through `nsenter`, on namespace fds opened once at
+ * start. Its network is removed once it is dead. Killing the init (SIGKILL) makes the kernel
  * kill every process in the PID namespace, `nohup` and `setsid` ones included; the init's
  * lifeline does the same when this Node process dies, even by SIGKILL. The disk
  * directories stay on the host until the instance is destroyed.
@@ -61,20 +64,28 @@ export class BubblewrapSandbox {
     readonly initPid: number,
     /** Open fds of the sandbox's namespaces, in `SANDBOX_NAMESPACES` order. */
     private readonly namespaceFds: readonly number[],
+    private readonly network: MachineNetwork,
     private readonly logger: Logger,
   ) {
-    this.exited = new Promise((resolve) => {
+    const processExited = new Promise<void>((resolve) => {
       if (bwrap.exitCode !== null || bwrap.signalCode !== null) resolve();
       else bwrap.once("exit", () => resolve());
     });
-    void this.exited.then(() => {
+    void processExited.then(() => {
       this.dead = true;
       liveInits.delete(initPid);
       for (const fd of namespaceFds) closeQuietly(fd);
     });
+    // "Exited" includes the network's removal, so a stopped machine leaves no veth behind.
+    this.exited = processExited.then(() => network.release());
   }
 
-  static async start(dir: string, logger: Logger): Promise<BubblewrapSandbox> {
+  /** The machine's own address, where the host reaches services listening inside it. */
+  get address(): string {
+    return this.network.address;
+  }
+
+  static async start(dir: string, logger: Logger, networks: SandboxNetwork): Promise<BubblewrapSandbox> {
     const paths = instancePaths(dir);
     const uid = sandboxHostUid(dir);
     await mkdir(paths.workspace, { recursive: true });
@@ -84,28 +95,46 @@ export class BubblewrapSandbox {
     await chown(paths.workspace, uid, uid);
     await chown(paths.home, uid, uid);
 
-    const bwrap = spawn("bwrap", sandboxArgv({ dir, ...paths }, uid, INFO_FD), {
+    const network = await networks.attach(basename(dir));
+    try {
+      return await BubblewrapSandbox.startIn(network, dir, uid, logger);
+    } catch (error) {
+      await network.release();
+      throw error;
+    }
+  }
+
+  private static async startIn(
+    network: MachineNetwork,
+    dir: string,
+    uid: number,
+    logger: Logger,
+  ): Promise<BubblewrapSandbox> {
+    const paths = instancePaths(dir);
+    await writeFile(join(paths.simDir, HOSTS_FILE), network.hostsFile(basename(dir)), { mode: 0o644 });
+    const [command = "nsenter", ...args] = sandboxArgv({ dir, ...paths }, uid, INFO_FD, network.netnsPath);
+    const bwrap = spawn(command, args, {
       env: { PATH: process.env.PATH ?? SYSTEM_PATH },
       // fd 3: bwrap's report; fd 4: the init's lifeline (see bubblewrap-argv.ts), never written.
       stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"],
     });
     const started = await waitForStart(bwrap);
     if (!started.ok) {
-      bwrap.kill("SIGKILL");
+      await killAndWait(bwrap);
       throw new SandboxError(started.reason);
     }
     const { initPid, namespaceIds } = started;
     let namespaceFds: number[];
     try {
-      namespaceFds = openNamespaces(initPid, namespaceIds);
+      namespaceFds = openNamespaces(initPid, { ...namespaceIds, "net-namespace": statSync(network.netnsPath).ino });
     } catch (cause) {
-      bwrap.kill("SIGKILL");
+      await killAndWait(bwrap);
       throw new SandboxError(`sandbox: cannot open the sandbox's namespaces (${errorText(cause)})`);
     }
     installExitHook();
     liveInits.add(initPid);
-    logger.debug({ initPid, uid, dir }, "sandbox started");
-    return new BubblewrapSandbox(bwrap, initPid, namespaceFds, logger);
+    logger.debug({ initPid, uid, dir, address: network.address }, "sandbox started");
+    return new BubblewrapSandbox(bwrap, initPid, namespaceFds, network, logger);
   }
 
   get alive(): boolean {
@@ -211,7 +240,7 @@ async function waitForStart(child: ChildProcess): Promise<StartOutcome> {
     });
     child.once("error", (error: NodeJS.ErrnoException) => {
       if (error.code === "ENOENT") {
-        finish({ ok: false, reason: `sandbox: bubblewrap (bwrap) is not installed. ${BUBBLEWRAP_HINT}` });
+        finish({ ok: false, reason: `sandbox: bubblewrap (bwrap) or nsenter is not installed. ${BUBBLEWRAP_HINT}` });
       } else {
         stderr += error.message;
         failed("cannot run bubblewrap");
@@ -236,6 +265,8 @@ function openNamespaces(initPid: number, reported: Record<string, number>): numb
     const check: [number, number | undefined][] = [
       [fds[SANDBOX_NAMESPACES.indexOf("mnt")] ?? -1, reported["mnt-namespace"]],
       [fds[SANDBOX_NAMESPACES.indexOf("pid")] ?? -1, reported["pid-namespace"]],
+      // The machine's own network, never the host's.
+      [fds[SANDBOX_NAMESPACES.indexOf("net")] ?? -1, reported["net-namespace"]],
     ];
     for (const [fd, id] of check) {
       if (fstatSync(fd).ino !== id)
@@ -246,6 +277,14 @@ function openNamespaces(initPid: number, reported: Record<string, number>): numb
     for (const fd of fds) closeQuietly(fd);
     throw error;
   }
+}
+
+/** Kills a sandbox that failed to start and waits for it, so its network can go. */
+async function killAndWait(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGKILL");
+  await Promise.race([exited, sleep(5_000)]);
 }
 
 function closeQuietly(fd: number): void {

@@ -1,6 +1,10 @@
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, readFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { SYSTEM_PATH } from "./bubblewrap-argv";
+import { NETWORK_HINT } from "./sandbox-network";
+
+/** CAP_NET_ADMIN's bit in /proc/<pid>/status's capability masks. */
+const CAP_NET_ADMIN = 12n;
 
 /** What to do when a sandbox cannot be built; part of every such error. */
 export const BUBBLEWRAP_HINT =
@@ -8,8 +12,10 @@ export const BUBBLEWRAP_HINT =
 
 /**
  * Checks, before the market serves anything, that machines can be sandboxed: root (each sandbox
- * gets its own unprivileged uid), bubblewrap, and util-linux's nsenter and setpriv and perl (the
- * init, and the step that enters a sandbox). Throws with the fix; there is no weaker fallback.
+ * gets its own unprivileged uid), bubblewrap, util-linux's nsenter and setpriv and perl (the
+ * init, and the step that enters a sandbox), and iproute2's `ip` with CAP_NET_ADMIN (each
+ * machine's own network). Throws with the fix; there is no weaker fallback (never a shared
+ * network).
  */
 export function assertSandboxRequirements(): void {
   if (process.platform !== "linux" || process.getuid?.() !== 0) {
@@ -28,6 +34,25 @@ export function assertSandboxRequirements(): void {
         `the local marketplace needs ${tool} (util-linux / perl-base) in ${SYSTEM_PATH} to enter its sandboxes, and it is missing`,
       );
     }
+  }
+  if (!findExecutable("ip", process.env.PATH ?? SYSTEM_PATH)) {
+    throw new Error(
+      `the local marketplace needs iproute2's ip for its machines' networks, and it is missing. ${NETWORK_HINT}`,
+    );
+  }
+  if (!hasEffectiveCapability(CAP_NET_ADMIN)) {
+    throw new Error(
+      `the local marketplace cannot create network devices (its root has no CAP_NET_ADMIN), and every machine needs a network of its own. ${NETWORK_HINT}`,
+    );
+  }
+}
+
+function hasEffectiveCapability(bit: bigint): boolean {
+  try {
+    const hex = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1];
+    return hex !== undefined && ((BigInt(`0x${hex}`) >> bit) & 1n) === 1n;
+  } catch {
+    return false;
   }
 }
 

@@ -5,6 +5,9 @@ import { join } from "node:path";
 export const SIM_DIR_IN_SANDBOX = "/root/.dumont-sim";
 export const SIM_BIN_IN_SANDBOX = `${SIM_DIR_IN_SANDBOX}/bin`;
 
+/** The sandbox's /etc/hosts, in the market's own directory for the instance (`sim/`). */
+export const HOSTS_FILE = "hosts";
+
 /** What `nvidia-smi` inside the sandbox reports. */
 export interface GpuState {
   name: string;

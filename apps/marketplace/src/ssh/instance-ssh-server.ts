@@ -1,10 +1,11 @@
-import { connect, createServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
+import { createServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
 import type { Connection, Server, ServerChannel, Session } from "ssh2";
 import type { Logger } from "pino";
 import type { BubblewrapSandbox } from "../sandbox/bubblewrap-sandbox";
 import { publicKeyAllowed } from "./authorized-keys";
 import { bindProcessToChannel } from "./session-process";
 import { Ssh2Server } from "./ssh2-runtime";
+import { forwardInSandbox } from "./tcpip-forward";
 
 export interface InstanceSshOptions {
   host: string;
@@ -32,7 +33,7 @@ interface SessionState {
  * The SSH daemon of one running instance: 127.0.0.1, a random port, ed25519 host key, user root
  * with public-key authentication only. exec, shell, env, pty (accepted; a terminal is given with
  * `script`), the sftp subsystem (OpenSSH's sftp-server run inside the sandbox, which is what
- * `scp` and `sftp` use) and direct-tcpip forwarding (`ssh -L`).
+ * `scp` and `sftp` use) and direct-tcpip forwarding (`ssh -L`, connected from inside the machine).
  */
 export class InstanceSshServer {
   private closed = false;
@@ -116,13 +117,7 @@ function handleClient(client: Connection, options: InstanceSshOptions): void {
       handleSession(accept(), options);
     });
     client.on("tcpip", (accept, reject, info) => {
-      const socket = connect(info.destPort, info.destIP);
-      socket.once("connect", () => {
-        const channel = accept();
-        socket.pipe(channel).pipe(socket);
-        channel.on("close", () => socket.destroy());
-      });
-      socket.once("error", () => reject());
+      forwardInSandbox(options.sandbox, { host: info.destIP, port: info.destPort }, accept, reject, options.logger);
     });
   });
 }
