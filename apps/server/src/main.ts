@@ -1,4 +1,4 @@
-import { loadConfig } from "./config";
+import { loadConfig, type ServerConfig } from "./config";
 import { createServer } from "./create-server";
 
 export interface StartOptions {
@@ -26,6 +26,8 @@ export async function startServer(options: StartOptions): Promise<void> {
     },
     "dumont server ready",
   );
+  // One plain line for the person who ran `npm start`; the JSON log above is for machines.
+  process.stderr.write(readyLine(`http://${options.host}:${port}`, database.dialect.description, config) + "\n");
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -41,6 +43,17 @@ export async function startServer(options: StartOptions): Promise<void> {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+/** What a person needs to know at start: where, which database, and whether the market is real. */
+export function readyLine(url: string, database: string, config: Pick<ServerConfig, "market">): string {
+  const market =
+    config.market === "embedded"
+      ? "market SIMULATED (machines are sandboxes on this computer: no real GPUs, no money; set VAST_API_KEY for Vast.ai)"
+      : config.market === "vast"
+        ? "market Vast.ai (real machines, real money)"
+        : "no server-wide market (users bring their own Vast.ai key)";
+  return `dumont server ready at ${url} · database ${database} · ${market}`;
 }
 
 export { createServer } from "./create-server";
