@@ -248,6 +248,39 @@ describe("what comes back from a job's machine is untrusted", () => {
     }
   });
 
+  it("counts a spot winner outbid between the race and setup as a lost attempt, and replaces it", async () => {
+    const id = await create({ name: "outbid-early", use_spot: true, max_retries: 2, command: "echo ran" });
+    // Outbid the winner while its race is still cleaning up: the job has not touched it yet.
+    let deploymentId: string | null = null;
+    let winner: string | null = null;
+    const deadline = Date.now() + 60_000;
+    while (!winner && Date.now() < deadline) {
+      await sleep(50);
+      deploymentId ??= (await request("GET", `/api/v1/jobs/${id}`)).json<{ deployment_id: string | null }>()
+        .deployment_id;
+      if (!deploymentId) continue;
+      const deployment = (await request("GET", `/api/v1/wizard/deployments/${deploymentId}`)).json<{
+        winner_instance_id: string | null;
+      }>();
+      winner = deployment.winner_instance_id;
+    }
+    const instance = await dumont.server.context.repos.instances.findById(winner ?? "");
+    const market = dumont.server.context.markets.embedded;
+    if (!instance?.machine_id || !market) throw new Error("no winner to outbid");
+    const outbid = await fetch(`${market.url}/sim/instances/${instance.machine_id}/faults`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${market.apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ kind: "outbid" }),
+    });
+    expect(outbid.status).toBeLessThan(300);
+    const job = (await waitFor(id, 90_000)) as JobBody & { attempts: { instance_id: string; reason: string }[] };
+    expect(job.status).toBe("completed");
+    expect(job.attempt).toBe(2);
+    expect(job.attempts[0]).toMatchObject({ instance_id: winner });
+    expect(job.attempts[0]?.reason).toMatch(/before setup|could not start/);
+    expect(await machinesLeft()).toEqual([]);
+  }, 120_000);
+
   it("keeps DUMONT_HOME private: 0700 directories, 0600 files", () => {
     expect(statSync(dumont.home).mode & 0o777).toBe(0o700);
     for (const name of ["dumont.db", "secret.key"]) {

@@ -72,52 +72,52 @@ export class ResourceStore {
 
   /** Every plain file in `area` with its remote path and size; links and other kinds are skipped, never followed. */
   listFiles(area: StoreArea): StoredFile[] {
-    const root = this.areaDir(area);
     const files: StoredFile[] = [];
-    const walk = (dir: string, prefix: string) => {
+    for (const entry of this.walk(area)) if (entry.kind === "file") files.push({ path: entry.path, size: entry.size });
+    return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  /** Bytes and entries in `area` that are not directories (links and others count: they are removed after a copy). */
+  usage(area: StoreArea): { bytes: number; files: number } {
+    let bytes = 0;
+    let files = 0;
+    for (const entry of this.walk(area)) {
+      files += 1;
+      bytes += entry.size;
+    }
+    return { bytes, files };
+  }
+
+  /**
+   * Everything below `area` but directories, without following links: plain files with their
+   * size, anything else as `other`. Tolerates entries vanishing mid-walk (a copy is running).
+   */
+  private *walk(area: StoreArea): Generator<{ kind: "file" | "other"; path: string; size: number }> {
+    const pending: [string, string][] = [[this.areaDir(area), ""]];
+    for (let next = pending.pop(); next; next = pending.pop()) {
+      const [dir, prefix] = next;
       let entries;
       try {
         entries = readdirSync(dir, { withFileTypes: true });
       } catch {
-        return;
+        continue;
       }
       for (const entry of entries) {
         const full = join(dir, entry.name);
         const path = `${prefix}/${entry.name}`;
-        if (entry.isDirectory()) walk(full, path);
-        else if (entry.isFile()) files.push({ path, size: lstatSync(full).size });
-      }
-    };
-    walk(root, "");
-    return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  }
-
-  /** Bytes and plain files in `area` (links and other kinds are not counted: they are removed after a copy). */
-  usage(area: StoreArea): { bytes: number; files: number } {
-    let bytes = 0;
-    let files = 0;
-    const walk = (dir: string) => {
-      let entries;
-      try {
-        entries = readdirSync(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const entry of entries) {
-        const full = join(dir, entry.name);
-        if (entry.isDirectory()) walk(full);
-        else {
-          files += 1;
-          try {
-            bytes += lstatSync(full).size;
-          } catch {
-            // rsync renamed or removed it between the listing and the stat.
-          }
+        if (entry.isDirectory()) {
+          pending.push([full, path]);
+          continue;
         }
+        let size = 0;
+        try {
+          size = lstatSync(full).size;
+        } catch {
+          continue; // rsync renamed or removed it between the listing and the stat
+        }
+        yield { kind: entry.isFile() ? "file" : "other", path, size };
       }
-    };
-    walk(this.areaDir(area));
-    return { bytes, files };
+    }
   }
 
   /**

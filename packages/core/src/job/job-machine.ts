@@ -4,7 +4,8 @@ import { defineStateMachine } from "../state-machine";
  * A job rents a machine (through the wizard race), fetches its source, runs one command under a
  * supervisor on the machine, collects outputs, and destroys the machine. Every ending passes
  * through `stopping`, which finishes only once the machine is confirmed gone; `provisioning` is
- * entered again when a spot machine is lost mid-run (a new attempt, checkpoint restored).
+ * entered again when a spot machine is lost mid-run or before setup (a new attempt, checkpoint
+ * restored).
  */
 export const JOB_MACHINE = defineStateMachine({
   name: "job",
@@ -24,7 +25,8 @@ export const JOB_MACHINE = defineStateMachine({
   terminal: ["completed", "failed", "cancelled", "timed_out"],
   transitions: {
     pending: ["provisioning", "stopping"],
-    provisioning: ["setting_up", "stopping"],
+    // provisioning → provisioning: the race's winner was lost before setup; a new attempt starts.
+    provisioning: ["setting_up", "provisioning", "stopping"],
     setting_up: ["running", "collecting", "provisioning", "stopping"],
     running: ["collecting", "provisioning", "stopping"],
     collecting: ["stopping"],
