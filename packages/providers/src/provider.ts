@@ -13,6 +13,11 @@ export interface ProviderCapabilities {
   readonly supportsGpuMetrics: boolean;
   /** The market is the embedded simulator: no real money, no real GPUs. */
   readonly simulated: boolean;
+  /**
+   * Public keys can be added to (and removed from) a machine that already exists, so a key
+   * registered after renting still opens it. Without it, keys count only at create.
+   */
+  readonly supportsSshKeyAttach: boolean;
 }
 
 export type MachineType = "on-demand" | "interruptible";
@@ -119,5 +124,9 @@ export interface Provider {
   setRunning(machineId: string, running: boolean): Promise<{ queued: boolean }>;
   /** Destroys and confirms the machine is gone; idempotent. */
   destroyMachine(machineId: string): Promise<void>;
+  /** Lets `publicKey` log in as root on an existing machine; idempotent (needs `supportsSshKeyAttach`). */
+  attachSshKey(machineId: string, publicKey: string): Promise<void>;
+  /** Stops `publicKey` logging in; false when it was not attached (needs `supportsSshKeyAttach`). */
+  detachSshKey(machineId: string, publicKey: string): Promise<boolean>;
   balance(): Promise<AccountBalance>;
 }

@@ -168,6 +168,32 @@ export function runProviderContract(options: ContractOptions): void {
       await target.provider.destroyMachine(machineId); // idempotent
     });
 
+    it("a key attached after renting opens the running machine, and detached no longer does", async () => {
+      if (!target.provider.capabilities.supportsSshKeyAttach) return;
+      const { machineId } = await rent();
+      const machine = await waitForState(target.provider, machineId, ["running"], options.bootTimeoutMs);
+      const ssh = machine?.ssh;
+      if (!ssh) throw new Error("running machine without SSH endpoint");
+      const late = generateSshKeyPair("contract-late-key");
+      await expect(sshExec({ endpoint: ssh, privateKey: late.privateKey, command: "true" })).rejects.toThrow();
+
+      await target.provider.attachSshKey(machineId, late.publicKey);
+      await target.provider.attachSshKey(machineId, late.publicKey); // idempotent
+      const echo = await sshExec({ endpoint: ssh, privateKey: late.privateKey, command: "echo late" });
+      expect(echo).toMatchObject({ exitCode: 0, stdout: "late\n" });
+
+      // Matched by key, not by comment; the keys given at create are untouched.
+      expect(
+        await target.provider.detachSshKey(machineId, `${late.publicKey.split(" ").slice(0, 2).join(" ")} x`),
+      ).toBe(true);
+      expect(await target.provider.detachSshKey(machineId, late.publicKey)).toBe(false);
+      await expect(sshExec({ endpoint: ssh, privateKey: late.privateKey, command: "true" })).rejects.toThrow();
+      expect((await sshExec({ endpoint: ssh, privateKey: keys.privateKey, command: "echo still" })).stdout).toBe(
+        "still\n",
+      );
+      await target.provider.destroyMachine(machineId);
+    });
+
     it("stops renting an offer once its machine has no free GPUs left", async () => {
       // An offer is a slice of a machine; while GPUs remain free the same offer can be rented
       // again (as on Vast), so rent until the marketplace says it is unavailable.

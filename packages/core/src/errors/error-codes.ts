@@ -21,6 +21,11 @@ export const ERROR_CODES = {
   EMAIL_TAKEN: { status: 409, meaning: "An account with this email already exists." },
   OFFER_UNAVAILABLE: { status: 409, meaning: "The offer was rented by someone else or withdrawn; pick another." },
   INVALID_TRANSITION: { status: 409, meaning: "The resource's current status does not allow this action." },
+  SSH_KEY_REQUIRED: {
+    status: 409,
+    meaning:
+      "Your account has no SSH key, so a rented machine would refuse your ssh; add one with `dumont ssh-key add`.",
+  },
   PAYLOAD_TOO_LARGE: { status: 413, meaning: "The request body is larger than the server accepts." },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: "The Content-Type is not accepted (send application/json)." },
   RATE_LIMITED: { status: 429, meaning: "Too many requests; wait and retry (see details.retry_after_seconds)." },

@@ -12,7 +12,15 @@ import type {
 } from "../provider";
 import { countryOf } from "../regions";
 import { VastHttp, type VastHttpOptions } from "./vast-http";
-import { VastCreateReply, VastInstance, VastInstanceList, VastOffer, VastUser } from "./vast-schemas";
+import {
+  VastAttachedKey,
+  VastCreateReply,
+  VastInstance,
+  VastInstanceList,
+  VastInstanceSshKeys,
+  VastOffer,
+  VastUser,
+} from "./vast-schemas";
 
 export interface VastProviderOptions extends VastHttpOptions {
   /** True when the base URL is Dumont's local marketplace (shown to users everywhere). */
@@ -34,6 +42,7 @@ export class VastProvider implements Provider {
       supportsInterruptible: true,
       supportsGpuMetrics: true,
       simulated: options.simulated,
+      supportsSshKeyAttach: true,
     };
   }
 
@@ -91,15 +100,49 @@ export class VastProvider implements Provider {
         details: { provider_error: created.error ?? null },
       });
     }
-    for (const key of request.sshPublicKeys) {
-      await this.http.request({
-        method: "POST",
-        path: `/api/v0/instances/${machineId}/ssh/`,
-        body: { ssh_key: key },
-        idempotent: true,
+    for (const key of request.sshPublicKeys) await this.attachSshKey(machineId, key);
+    return { machineId };
+  }
+
+  // Vast's docs disagree on whether account keys reach running instances (vast-api.md §3.7), so
+  // keys always go to each instance explicitly.
+  async attachSshKey(machineId: string, publicKey: string): Promise<void> {
+    const reply = await this.http.request({
+      method: "POST",
+      path: `/api/v0/instances/${encodeURIComponent(machineId)}/ssh/`,
+      body: { ssh_key: publicKey.trim() },
+      idempotent: true,
+      goneErrors: ["no_such_instance", "not_found"],
+    });
+    if (reply.gone) throw new DumontError({ code: "NOT_FOUND", message: `machine ${machineId} no longer exists` });
+    if (reply.body.success === false) {
+      throw new DumontError({
+        code: "PROVIDER_ERROR",
+        message: `the marketplace refused the SSH key for ${machineId}: ${formatScalar(reply.body.msg ?? reply.body.error ?? "")}`,
       });
     }
-    return { machineId };
+  }
+
+  /** Vast removes by its own key id, so the instance's keys are listed and matched by key body. */
+  async detachSshKey(machineId: string, publicKey: string): Promise<boolean> {
+    const path = `/api/v0/instances/${encodeURIComponent(machineId)}/ssh/`;
+    const listed = await this.http.request({ method: "GET", path, idempotent: true, goneErrors: ["no_such_instance"] });
+    if (listed.gone) return false;
+    const raw = VastInstanceSshKeys.parse(listed.body).ssh_keys;
+    const wanted = keyBody(publicKey);
+    let removed = false;
+    for (const item of Array.isArray(raw) ? raw : []) {
+      const key = VastAttachedKey.safeParse(item);
+      if (!key.success || keyBody(key.data.public_key ?? "") !== wanted) continue;
+      const reply = await this.http.request({
+        method: "DELETE",
+        path: `${path}${encodeURIComponent(String(key.data.id))}/`,
+        idempotent: true,
+        goneErrors: ["no_such_ssh_key", "no_such_instance"],
+      });
+      if (!reply.gone) removed = true;
+    }
+    return removed;
   }
 
   async getMachine(machineId: string): Promise<Machine | undefined> {
@@ -309,6 +352,11 @@ function toMachine(raw: VastInstance): Machine {
       curState: raw.cur_state ?? null,
     },
   };
+}
+
+/** `type base64` of a public key line: the comment does not make it another key. */
+function keyBody(line: string): string {
+  return line.trim().split(/\s+/).slice(0, 2).join(" ");
 }
 
 /** Vast's CLI rule: the direct port when 22/tcp is mapped, else the proxy host and port. */

@@ -72,3 +72,25 @@ export const VastUser = z.looseObject({
   balance_threshold: z.coerce.number().nullable().catch(0),
   email: z.string().nullable().catch(null),
 });
+
+/** `GET /instances/{id}/ssh/`: the list arrives as a JSON-encoded string (vast-api.md §3.13 #10). */
+export const VastInstanceSshKeys = z.looseObject({
+  ssh_keys: z
+    .union([z.string(), z.array(z.unknown())])
+    .nullable()
+    .optional()
+    .transform((value): unknown => (typeof value === "string" ? safeJson(value) : (value ?? []))),
+});
+
+export const VastAttachedKey = z.looseObject({
+  id: z.union([z.number(), z.string()]),
+  public_key: z.string().nullable().optional(),
+});
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return [];
+  }
+}
