@@ -264,6 +264,12 @@ describe("the sandbox is a boundary", () => {
       expect(resolved?.split(/\s+/)).toEqual([t.market.machineHostAddress, MACHINE_HOST_NAME]);
       expect(answers).toEqual(["bridge", "any", ""]);
 
+      // It has no DNS (the host's resolver is out of reach): an unknown name fails at once, not after timeouts.
+      const lookupStarted = performance.now();
+      const lookup = await ssh(mine, key, "getent hosts dumont-unknown.example; echo rc=$?");
+      expect(lookup.stdout).toBe("rc=2\n");
+      expect(performance.now() - lookupStarted).toBeLessThan(3_000);
+
       // Its interfaces: its own loopback and one veth, nothing of the host's.
       const links = await ssh(mine, key, "ip -o link show | cut -d: -f2 | cut -d@ -f1; ip -o -4 addr show dev eth0");
       const [lo, eth0, ...rest] = links.stdout.trim().split("\n");

@@ -4,6 +4,7 @@ import { createServer, type Server } from "node:http";
 import { mkdirSync, readFileSync, writeFileSync, createReadStream, existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { MACHINE_REACHABLE_LISTEN_HOST, machineReachableHost } from "@dumont/marketplace";
 import {
   bearer,
   registerAccount,
@@ -26,12 +27,17 @@ interface JobBody {
 
 const FINAL = ["completed", "failed", "cancelled", "timed_out"];
 
-/** A static file server on loopback (git's dumb HTTP protocol, and the Hub's URL layout). */
+/**
+ * A static file server for jobs (git's dumb HTTP protocol, and the Hub's URL layout). It listens
+ * where the marketplace's machines can reach the host, and its URL is the one a machine uses: a
+ * machine has its own network, where the host's 127.0.0.1 does not exist.
+ */
 async function serve(handler: Parameters<typeof createServer>[1]): Promise<{ url: string; server: Server }> {
   const server = createServer(handler);
-  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  await new Promise<void>((ok) => server.listen(0, MACHINE_REACHABLE_LISTEN_HOST, ok));
   const address = server.address();
-  return { url: `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`, server };
+  const port = typeof address === "object" && address ? address.port : 0;
+  return { url: `http://${machineReachableHost()}:${port}`, server };
 }
 
 describe("jobs on the embedded marketplace", () => {

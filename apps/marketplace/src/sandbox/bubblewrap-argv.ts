@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { lstatSync, readlinkSync } from "node:fs";
-import { basename } from "node:path";
-import { HOSTS_FILE, SIM_DIR_IN_SANDBOX } from "./sandbox-tools";
+import { basename, dirname, resolve } from "node:path";
+import { HOSTS_FILE, RESOLV_CONF_FILE, SIM_DIR_IN_SANDBOX } from "./sandbox-tools";
 
 /**
  * What bubblewrap is told to build for one machine. Both stages run inside the machine's own
@@ -131,10 +131,9 @@ export function sandboxArgv(sources: SandboxSources, uid: number, infoFd: number
     "--hostname",
     basename(sources.dir),
     ...systemDirectories(),
-    // The market's hosts file (written for this boot, read-only) over the host's.
-    "--ro-bind",
-    `${STAGING}/sim/${HOSTS_FILE}`,
-    "/etc/hosts",
+    // The market's hosts file and resolver settings (written for this boot, read-only) over the host's.
+    ...overEtcFile("/etc/hosts", `${STAGING}/sim/${HOSTS_FILE}`),
+    ...overEtcFile("/etc/resolv.conf", `${STAGING}/sim/${RESOLV_CONF_FILE}`),
     "--bind",
     `${STAGING}/workspace`,
     "/workspace",
@@ -185,6 +184,21 @@ function systemDirectories(): string[] {
     else if (stats.isDirectory()) args.push("--ro-bind", path, path);
   }
   return args;
+}
+
+/**
+ * Binds `source` over the host's `/etc` file `path`. Where that is a symlink (Ubuntu's
+ * /etc/resolv.conf points into /run), the bind goes where it points, which bwrap creates on the
+ * sandbox's tmpfs root; a file the host lacks is left absent.
+ */
+function overEtcFile(path: string, source: string): string[] {
+  try {
+    const stats = lstatSync(path);
+    const target = stats.isSymbolicLink() ? resolve(dirname(path), readlinkSync(path)) : path;
+    return ["--ro-bind", source, target];
+  } catch {
+    return [];
+  }
 }
 
 /** The namespaces a command joins to run inside, in the order of the fds handed to `nsenter`. */

@@ -14,7 +14,7 @@ import {
 } from "./bubblewrap-argv";
 import { BUBBLEWRAP_HINT } from "./sandbox-requirements";
 import type { MachineNetwork, SandboxNetwork } from "./sandbox-network";
-import { HOSTS_FILE, instancePaths } from "./sandbox-tools";
+import { HOSTS_FILE, RESOLV_CONF_FILE, instancePaths } from "./sandbox-tools";
 
 /** Why a sandbox could not start; its message becomes the instance's `status_msg`. */
 export class SandboxError extends Error {
@@ -112,6 +112,7 @@ export class BubblewrapSandbox {
   ): Promise<BubblewrapSandbox> {
     const paths = instancePaths(dir);
     await writeFile(join(paths.simDir, HOSTS_FILE), network.hostsFile(basename(dir)), { mode: 0o644 });
+    await writeFile(join(paths.simDir, RESOLV_CONF_FILE), network.resolvConf(), { mode: 0o644 });
     const [command = "nsenter", ...args] = sandboxArgv({ dir, ...paths }, uid, INFO_FD, network.netnsPath);
     const bwrap = spawn(command, args, {
       env: { PATH: process.env.PATH ?? SYSTEM_PATH },

@@ -247,13 +247,30 @@ export class MachineNetwork {
     ].join("\n");
   }
 
+  /**
+   * The machine's resolver settings. The host's DNS servers are out of its reach (nothing is
+   * routed on from the bridge), so a lookup there would wait for timeouts: the machine asks its
+   * own loopback instead, where nothing answers, and an unknown name fails at once.
+   */
+  resolvConf(): string {
+    return [
+      "# The simulated marketplace's machines reach only the host's non-loopback services;",
+      `# names come from /etc/hosts (${MACHINE_HOST_NAME} is the host).`,
+      "nameserver 127.0.0.1",
+      "options timeout:1 attempts:1",
+      "",
+    ].join("\n");
+  }
+
   /** Deletes the veth pair and the namespace (once the sandbox is dead). Idempotent. */
   release(): Promise<void> {
     this.released ??= (async () => {
       const result = await ip(["-force"], this.removalCommands());
-      const gone = !(await listLinks()).some((l) => l.ifname === this.hostVeth) && !netnsNames().includes(this.netns);
-      if (result.code !== 0 && !gone) this.network.forget(this, false);
-      else this.network.forget(this, true);
+      // A failed batch may only mean the veth went with its namespace already: check what is left.
+      const gone =
+        result.code === 0 ||
+        (!(await listLinks()).some((l) => l.ifname === this.hostVeth) && !netnsNames().includes(this.netns));
+      this.network.forget(this, gone);
     })();
     return this.released;
   }

@@ -7,6 +7,8 @@ export const SIM_BIN_IN_SANDBOX = `${SIM_DIR_IN_SANDBOX}/bin`;
 
 /** The sandbox's /etc/hosts, in the market's own directory for the instance (`sim/`). */
 export const HOSTS_FILE = "hosts";
+/** The sandbox's /etc/resolv.conf, beside it. */
+export const RESOLV_CONF_FILE = "resolv.conf";
 
 /** What `nvidia-smi` inside the sandbox reports. */
 export interface GpuState {
