@@ -41,6 +41,7 @@ import { InstanceService } from "./instances/instance-service";
 import { ModelInstaller } from "./instances/model-installer";
 import { HistoryService } from "./history/history-service";
 import { SshKeyService } from "./account/ssh-key-service";
+import { SshKeyPropagation } from "./account/ssh-key-propagation";
 import { InstanceController } from "./instances/instance-controller";
 import { OrphanCollector } from "./instances/orphan-collector";
 import { newInstallationId } from "./instances/machine-label";
@@ -131,7 +132,12 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     defaultCapUsd: config.defaultSpendCapUsd,
     now,
   });
-  const sshKeys = new SshKeyService(repos.sshKeys, box, now);
+  const sshKeys = new SshKeyService(
+    repos.sshKeys,
+    box,
+    now,
+    new SshKeyPropagation({ instances: repos.instances, markets }),
+  );
   const history = new HistoryService(repos.history, now, logger.child({ component: "history" }));
   const instanceController = new InstanceController({
     markets,

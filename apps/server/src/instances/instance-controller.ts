@@ -69,6 +69,7 @@ export class InstanceController implements Controller<InstanceRow, InstanceStatu
     if (row.create_attempted_at !== null) return this.recoverCreate(row, provider, ctx);
     if (!(await ctx.holdLease()) || !(await ctx.patch({ create_attempted_at: ctx.now() }))) return { requeueInMs: 0 };
     try {
+      const sentKeys = await this.options.sshKeys.authorizedKeys(row.owner_id);
       const { machineId } = await provider.createMachine({
         offerId: row.offer_id,
         image: row.image,
@@ -77,12 +78,13 @@ export class InstanceController implements Controller<InstanceRow, InstanceStatu
         env: openEnv(this.options.box, row.env),
         onstart: row.onstart ?? undefined,
         bidPricePerHour: row.bid_price ?? undefined,
-        sshPublicKeys: await this.options.sshKeys.authorizedKeys(row.owner_id),
+        sshPublicKeys: sentKeys,
       });
       if (this.options.drillKillAfterCreate) process.kill(process.pid, "SIGKILL");
       // Record first: if the status write below is refused (user deleted meanwhile), the
       // `destroying` step still knows which machine to destroy.
       await ctx.patch({ machine_id: machineId });
+      await this.attachLateKeys(row, provider, machineId, sentKeys, ctx);
       await ctx.transition("booting", `rented machine ${machineId}`, { machine_id: machineId });
       return { requeueInMs: this.options.pollMs };
     } catch (error) {
@@ -92,6 +94,30 @@ export class InstanceController implements Controller<InstanceRow, InstanceStatu
         await this.recordAttempt(row, ctx, { stage: "creating", reason: message });
       }
       return { requeueInMs: 0 };
+    }
+  }
+
+  /**
+   * A key the user added while the create call was in flight is in neither that call nor the
+   * add's own attach (which saw no machine id yet), so it is attached here. The add inserts its
+   * key before looking for machines, and the machine id is recorded before this re-read, so
+   * every key is attached by one side or the other.
+   */
+  private async attachLateKeys(
+    row: InstanceRow,
+    provider: Provider,
+    machineId: string,
+    sent: readonly string[],
+    ctx: Ctx,
+  ): Promise<void> {
+    if (!provider.capabilities.supportsSshKeyAttach) return;
+    const late = (await this.options.sshKeys.authorizedKeys(row.owner_id)).filter((key) => !sent.includes(key));
+    for (const key of late) {
+      try {
+        await provider.attachSshKey(machineId, key);
+      } catch (error) {
+        await ctx.patch({ status_message: `an SSH key added while renting was not attached: ${String(error)}` });
+      }
     }
   }
 

@@ -38,15 +38,27 @@ export function instanceHandlers(ctx: ServerContext): HandlersFor<Names> {
       view(await ctx.instances.act(principal.user.id, params.id, "delete")),
     installModel: async ({ params, body }, { principal }) =>
       ctx.models.install(principal.user.id, params.id, body.model),
-    addSshKey: async ({ body }, { principal }) =>
-      sshKeyView(await ctx.sshKeys.add(principal.user.id, body.name, body.public_key)),
+    addSshKey: async ({ body }, { principal }) => {
+      const { key, machines } = await ctx.sshKeys.add(principal.user.id, body.name, body.public_key);
+      return { ...sshKeyView(key), machines: { updated: machines.done, not_updated: machines.failed } };
+    },
     listSshKeys: async (_input, { principal }) => {
       const keys = await ctx.sshKeys.list(principal.user.id);
       return { ssh_keys: keys.map(sshKeyView), count: keys.length };
     },
     removeSshKey: async ({ params }, { principal }) => {
-      await ctx.sshKeys.remove(principal.user.id, params.id);
-      return { success: true, message: `SSH key ${params.id} removed (machines already running keep it)` };
+      const machines = await ctx.sshKeys.remove(principal.user.id, params.id);
+      const kept = machines.failed.length;
+      return {
+        success: true,
+        message:
+          `SSH key ${params.id} removed` +
+          (machines.done.length > 0 ? `; detached from ${machines.done.length} machine(s)` : "") +
+          (kept > 0
+            ? `; ${kept} machine(s) still accept it until destroyed: ${machines.failed.map((f) => f.instance_id).join(", ")}`
+            : ""),
+        machines: { updated: machines.done, not_updated: machines.failed },
+      };
     },
   };
 }

@@ -105,6 +105,14 @@ export const SshKeyView = z
   .object({ id: z.string(), name: z.string(), fingerprint: z.string(), public_key: z.string(), created_at: Timestamp })
   .meta({ id: "SshKey" });
 
+/** Where a key change reached the user's existing machines. */
+const KeyOnMachines = z.object({
+  updated: z.array(z.string()).describe("Instances that took the change at once"),
+  not_updated: z
+    .array(z.object({ instance_id: z.string(), reason: z.string() }))
+    .describe("Instances the change did not reach, and why"),
+});
+
 export const instanceRoutes = {
   listOffers: defineRoute({
     method: "GET",
@@ -206,12 +214,12 @@ export const instanceRoutes = {
   addSshKey: defineRoute({
     method: "POST",
     path: "/api/v1/ssh-keys",
-    summary: "Register a public key that every new machine accepts for root",
+    summary: "Register a public key that every machine accepts for root (attached to running ones too)",
     tag: "ssh-keys",
     auth: true,
     successStatus: 201,
     body: z.object({ name: z.string().trim().min(1).max(100), public_key: z.string().trim().min(20).max(16_000) }),
-    response: SshKeyView,
+    response: SshKeyView.extend({ machines: KeyOnMachines }),
   }),
   listSshKeys: defineRoute({
     method: "GET",
@@ -225,11 +233,11 @@ export const instanceRoutes = {
   removeSshKey: defineRoute({
     method: "DELETE",
     path: "/api/v1/ssh-keys/{id}",
-    summary: "Remove a public key (machines already running keep it)",
+    summary: "Remove a public key (detached from running machines too)",
     tag: "ssh-keys",
     auth: true,
     successStatus: 200,
     params: IdParams,
-    response: SuccessBody,
+    response: SuccessBody.extend({ machines: KeyOnMachines }),
   }),
 } as const;
