@@ -175,7 +175,7 @@ describe("jobs on the embedded marketplace", () => {
     expect(await machinesLeft()).toEqual([]);
   });
 
-  it("clones a git repository at a branch (served on loopback) and runs from it", async () => {
+  it("clones a git repository at a branch (served on the host, where machines reach it) and runs from it", async () => {
     const work = tempDir();
     const git = (args: string[], cwd: string) =>
       execFileSync("git", args, {
