@@ -49,6 +49,7 @@ import { DeploymentController } from "./wizard/deployment-controller";
 import { WizardService } from "./wizard/wizard-service";
 import { JobController } from "./jobs/job-controller";
 import { JobService } from "./jobs/job-service";
+import { JobCosts } from "./jobs/job-cost";
 import { LOG_REDACTIONS, buildApp } from "./http/app";
 import { SERVER_VERSION } from "./version";
 
@@ -214,6 +215,7 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     box,
     logLimitBytes: config.jobLimits.logBytes,
     controller: jobController,
+    costs: new JobCosts({ instances: repos.instances, deployments: repos.deployments, now }),
     wake,
     now,
   });

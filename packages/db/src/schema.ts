@@ -156,6 +156,8 @@ export interface OrphanCandidatesTable {
 }
 
 /** One try at getting a ready machine from a host (what the history and the blacklist learn from). */
+export type AttemptOutcomeKind = "success" | "failure" | "abandoned";
+
 export interface MachineAttemptsTable {
   id: Generated<number>;
   provider: string;
@@ -168,7 +170,11 @@ export interface MachineAttemptsTable {
   num_gpus: number;
   price_per_hour: number;
   geolocation: string | null;
+  /** 1 = ready, 0 = not (a failure, or abandoned: see `outcome`). */
   success: number;
+  /** "success", "failure", or "abandoned" (destroyed before ready, not the host's fault: ignored by failure rates). */
+  /** Optional on insert: derived from `success` when not given (the repository fills it in). */
+  outcome: Generated<AttemptOutcomeKind>;
   failure_stage: string | null;
   failure_reason: string | null;
   time_to_ready_s: number | null;

@@ -37,6 +37,11 @@ export interface OfferQuery {
   minDiskGb?: number | undefined;
   /** Only this offer (to learn its current price before renting it). */
   offerId?: string | undefined;
+  /**
+   * GB of disk the prices include (Vast's `allocated_storage`): the disk that will be rented, so
+   * an offer's price is what the machine is billed at. Undefined = the market's default (Vast: 5–8 GB).
+   */
+  allocatedStorageGb?: number | undefined;
   limit: number;
   order: "price" | "score";
 }
@@ -53,9 +58,17 @@ export interface Offer {
   diskGb: number;
   inetDownMbps: number;
   inetUpMbps: number;
-  /** On-demand price, or the minimum bid for interruptible offers ($/h, whole machine slice). */
+  /**
+   * $/h the machine is billed at with `pricedDiskGb` of disk: compute (on-demand price, or the
+   * minimum bid for interruptible offers) plus storage, like Vast's `dph_total`.
+   */
   pricePerHour: number;
+  /** The compute part of an interruptible rental: what a bid must at least offer ($/h, storage not included). */
   minBid: number | null;
+  /** $ per GB per month of disk (Vast's `storage_cost`); null when the market does not say. */
+  storageCostPerGbMonth: number | null;
+  /** The disk (GB) that `pricePerHour` includes; null when the market does not say. */
+  pricedDiskGb: number | null;
   geolocation: string;
   countryCode: string | null;
   reliability: number;

@@ -42,18 +42,20 @@ export function historyHandlers(ctx: ServerContext): HandlersFor<Names> {
     historyProblematic: async ({ query }, { principal }) => {
       const all = await history.hostStats(principal.user.id, { provider: query.provider });
       const machines = all
-        .filter((s) => s.total_attempts >= query.min_attempts && s.success_rate <= query.max_success_rate)
+        .filter((s) => decided(s) >= query.min_attempts && s.success_rate <= query.max_success_rate)
         .sort((a, b) => a.success_rate - b.success_rate || b.total_attempts - a.total_attempts)
         .slice(0, query.limit);
-      return { machines, count: machines.length };
+      const thresholds = { min_attempts: query.min_attempts, max_success_rate: query.max_success_rate };
+      return { machines, count: machines.length, thresholds };
     },
     historyReliable: async ({ query }, { principal }) => {
       const all = await history.hostStats(principal.user.id, { provider: query.provider });
       const machines = all
-        .filter((s) => s.total_attempts >= query.min_attempts && s.success_rate >= query.min_success_rate)
+        .filter((s) => decided(s) >= query.min_attempts && s.success_rate >= query.min_success_rate)
         .sort((a, b) => b.success_rate - a.success_rate || b.total_attempts - a.total_attempts)
         .slice(0, query.limit);
-      return { machines, count: machines.length };
+      const thresholds = { min_attempts: query.min_attempts, min_success_rate: query.min_success_rate };
+      return { machines, count: machines.length, thresholds };
     },
     listBlacklist: async ({ query }, { principal }) => {
       const rows = await history.list(principal.user.id, {
@@ -108,6 +110,7 @@ function attemptView(row: AttemptRow) {
     price_per_hour: row.price_per_hour,
     geolocation: row.geolocation,
     success: row.success === 1,
+    outcome: row.outcome,
     failure_stage: row.failure_stage as FailureStage | null,
     failure_reason: row.failure_reason,
     time_to_ready_seconds: row.time_to_ready_s,
@@ -129,4 +132,9 @@ export function blacklistView(row: BlacklistRow | BlacklistViewRow, now: number)
     is_active: row.removed_at === null && (row.expires_at === null || row.expires_at > now),
     hidden: "hidden_at" in row && row.hidden_at !== null,
   };
+}
+
+/** Attempts that say something about the host: abandoned ones (race losers) do not. */
+function decided(stats: { successful_attempts: number; failed_attempts: number }): number {
+  return stats.successful_attempts + stats.failed_attempts;
 }

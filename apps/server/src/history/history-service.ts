@@ -2,6 +2,7 @@ import {
   AUTO_BLACKLIST,
   DumontError,
   autoBlacklistDecision,
+  decidedSuccessRate,
   reliabilityStatus,
   type FailureStage,
   type ReliabilityStatus,
@@ -22,9 +23,13 @@ export interface AttemptRecord {
   pricePerHour: number;
   geolocation: string | null;
   success: boolean;
+  /** Destroyed before ready, not the host's fault (a race loser): recorded, never a failure. */
+  abandoned?: boolean;
   failureStage: FailureStage | null;
   failureReason: string | null;
   timeToReadyS: number | null;
+  /** A later verdict on a machine already recorded (the wizard's checks) replaces its record. */
+  replace?: boolean;
 }
 
 export interface HostStats {
@@ -33,6 +38,7 @@ export interface HostStats {
   total_attempts: number;
   successful_attempts: number;
   failed_attempts: number;
+  abandoned_attempts: number;
   success_rate: number;
   avg_time_to_ready: number | null;
   reliability_status: ReliabilityStatus;
@@ -42,8 +48,9 @@ export interface HostStats {
 }
 
 /**
- * Machine history and the blacklist: every attempt at a ready machine is recorded; hosts that keep
- * failing are blacklisted automatically (for everyone, until it expires or the operator removes
+ * Machine history and the blacklist: every rented machine's first boot is recorded once, as a
+ * success, a failure, or abandoned (destroyed before ready through no fault of the host; left out
+ * of every failure rate and of the blacklist rules); hosts that keep failing are blacklisted automatically (for everyone, until it expires or the operator removes
  * it; a user may hide such an entry for their own searches), and users can blacklist hosts for
  * themselves. Offers are annotated with what we know of their host.
  */
@@ -56,7 +63,9 @@ export class HistoryService {
 
   async record(attempt: AttemptRecord): Promise<void> {
     const now = this.now();
-    await this.repo.recordAttempt({
+    const success = attempt.success && !attempt.abandoned;
+    const written = await this.repo.recordAttempt(
+      {
       provider: attempt.provider,
       machine_id: attempt.machineId,
       offer_id: attempt.offerId,
@@ -66,13 +75,16 @@ export class HistoryService {
       num_gpus: attempt.numGpus,
       price_per_hour: attempt.pricePerHour,
       geolocation: attempt.geolocation,
-      success: attempt.success ? 1 : 0,
-      failure_stage: attempt.failureStage,
+      success: success ? 1 : 0,
+      outcome: attempt.abandoned ? "abandoned" : success ? "success" : "failure",
+      failure_stage: attempt.abandoned ? null : attempt.failureStage,
       failure_reason: attempt.failureReason,
       time_to_ready_s: attempt.timeToReadyS,
       attempted_at: now,
-    });
-    if (!attempt.success) await this.maybeAutoBlacklist(attempt, now);
+      },
+      attempt.replace ? "replace" : "first",
+    );
+    if (written && !success && !attempt.abandoned) await this.maybeAutoBlacklist(attempt, now);
   }
 
   private async maybeAutoBlacklist(attempt: AttemptRecord, now: number): Promise<void> {
@@ -82,7 +94,9 @@ export class HistoryService {
       now - AUTO_BLACKLIST.windowHours * HOUR,
     );
     const decision = autoBlacklistDecision(
-      recent.map((a) => ({
+      recent
+        .filter((a) => a.outcome !== "abandoned")
+        .map((a) => ({
         success: a.success === 1,
         stage: a.failure_stage as FailureStage | null,
         at: a.attempted_at,
@@ -130,6 +144,8 @@ export class HistoryService {
     const stats = await this.repo.hostStats({ provider: filter.provider, since });
     const total = stats.reduce((n, s) => n + s.total, 0);
     const successes = stats.reduce((n, s) => n + s.successes, 0);
+    const abandoned = stats.reduce((n, s) => n + s.abandoned, 0);
+    const failures = total - successes - abandoned;
     const blacklisted = await this.repo.activeBlacklist({
       userId: filter.userId,
       now: this.now(),
@@ -140,8 +156,9 @@ export class HistoryService {
       provider: filter.provider ?? null,
       total_attempts: total,
       successful: successes,
-      failed: total - successes,
-      success_rate: total === 0 ? 0 : round(successes / total),
+      failed: failures,
+      abandoned,
+      success_rate: round(decidedSuccessRate({ successes, failures })),
       failure_stages: await this.repo.failureStages({ provider: filter.provider, since }),
       blacklisted_machines: new Set(blacklisted.map((b) => `${b.provider}/${b.machine_id}`)).size,
     };
@@ -173,16 +190,18 @@ export class HistoryService {
     const blacklist = await this.repo.activeBlacklist({ userId, now: this.now(), provider: filter.provider });
     const banned = new Set(blacklist.map((b) => `${b.provider}/${b.machine_id}`));
     return rows.map((r) => {
-      const rate = r.total === 0 ? 0 : r.successes / r.total;
+      const failures = r.total - r.successes - r.abandoned;
+      const rate = decidedSuccessRate({ successes: r.successes, failures });
       return {
         provider: r.provider,
         machine_id: r.machine_id,
         total_attempts: r.total,
         successful_attempts: r.successes,
-        failed_attempts: r.total - r.successes,
+        failed_attempts: failures,
+        abandoned_attempts: r.abandoned,
         success_rate: round(rate),
         avg_time_to_ready: r.avg_time_to_ready_s === null ? null : round(r.avg_time_to_ready_s),
-        reliability_status: reliabilityStatus(r.total, rate),
+        reliability_status: reliabilityStatus(r.successes + failures, rate),
         is_blacklisted: banned.has(`${r.provider}/${r.machine_id}`),
         last_seen: new Date(r.last_seen).toISOString(),
         gpu_name: r.gpu_name,

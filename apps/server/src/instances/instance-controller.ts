@@ -244,7 +244,7 @@ export class InstanceController implements Controller<InstanceRow, InstanceStatu
   private async destroy(row: InstanceRow, provider: Provider, ctx: Ctx): Promise<ReconcileResult> {
     if (row.machine_id) await provider.destroyMachine(row.machine_id);
     const failed = row.error !== null;
-    await ctx.transition(
+    const ended = await ctx.transition(
       failed ? "failed" : "destroyed",
       failed ? `destroyed after: ${row.error ?? ""}` : "destroyed",
       {
@@ -253,6 +253,16 @@ export class InstanceController implements Controller<InstanceRow, InstanceStatu
       },
     );
     await this.options.releaseOfferClaims(row.id);
+    // A machine rented and destroyed before its first boot finished, through no fault of its
+    // host (a race loser, a delete while booting): its outcome is `abandoned`, so history counts
+    // every rented machine without blaming the host. (Boot failures were recorded as they failed.)
+    if (ended && !failed && row.machine_id !== null && row.ready_at === null) {
+      await this.recordAttempt(row, ctx, {
+        stage: null,
+        reason: row.deployment_id ? "destroyed before ready: the race was decided" : "destroyed before ready",
+        abandoned: true,
+      });
+    }
     return { requeueInMs: 0 };
   }
 
@@ -269,11 +279,11 @@ export class InstanceController implements Controller<InstanceRow, InstanceStatu
     }
   }
 
-  /** Machine history: only attempts whose host we know can teach us anything. */
+  /** Machine history, one outcome per machine: only attempts whose host we know can teach us anything. */
   private async recordAttempt(
     row: InstanceRow,
     ctx: Ctx,
-    outcome: { stage: FailureStage | null; reason: string | null },
+    outcome: { stage: FailureStage | null; reason: string | null; abandoned?: boolean },
   ) {
     if (!row.host_machine_id) return;
     try {
@@ -287,10 +297,11 @@ export class InstanceController implements Controller<InstanceRow, InstanceStatu
         numGpus: row.num_gpus,
         pricePerHour: row.price_per_hour,
         geolocation: row.geolocation,
-        success: outcome.stage === null,
+        success: outcome.stage === null && !outcome.abandoned,
+        abandoned: outcome.abandoned ?? false,
         failureStage: outcome.stage,
         failureReason: outcome.reason,
-        timeToReadyS: outcome.stage === null ? (ctx.now() - row.created_at) / 1000 : null,
+        timeToReadyS: outcome.stage === null && !outcome.abandoned ? (ctx.now() - row.created_at) / 1000 : null,
       });
     } catch (error) {
       // History is advice; losing one record must not block the machine's lifecycle.

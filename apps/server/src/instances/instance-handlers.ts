@@ -1,4 +1,4 @@
-import type { InstanceStatus } from "@dumont/core";
+import { billedSeconds, machineCost, roundCostUsd, type InstanceStatus } from "@dumont/core";
 import type { InstanceRow, SshKeyRow } from "@dumont/db";
 import type { AnnotatedOffer } from "../instances/instance-service";
 import type { HandlersFor } from "../http/handler-types";
@@ -18,11 +18,12 @@ type Names =
   | "removeSshKey";
 
 export function instanceHandlers(ctx: ServerContext): HandlersFor<Names> {
-  const view = (row: InstanceRow) => instanceView(row, ctx.markets.embedded !== undefined && row.market === "embedded");
+  const simulated = (row: InstanceRow) => ctx.markets.embedded !== undefined && row.market === "embedded";
+  const view = (row: InstanceRow) => instanceView(row, simulated(row), ctx.now());
   return {
     listOffers: async ({ query }, { principal }) => {
-      const { offers, market } = await ctx.instances.offers(principal.user.id, query);
-      return { offers: offers.map(offerView), count: offers.length, market };
+      const { offers, market, emptyReason } = await ctx.instances.offers(principal.user.id, query);
+      return { offers: offers.map(offerView), count: offers.length, market, empty_reason: emptyReason };
     },
     createInstance: async ({ body }, { principal }) => view(await ctx.instances.create(principal.user.id, body)),
     listInstances: async ({ query }, { principal }) => {
@@ -36,8 +37,11 @@ export function instanceHandlers(ctx: ServerContext): HandlersFor<Names> {
       view(await ctx.instances.act(principal.user.id, params.id, "resume")),
     deleteInstance: async ({ params }, { principal }) =>
       view(await ctx.instances.act(principal.user.id, params.id, "delete")),
-    installModel: async ({ params, body }, { principal }) =>
-      ctx.models.install(principal.user.id, params.id, body.model),
+    installModel: async ({ params, body }, { principal }) => {
+      const result = await ctx.models.install(principal.user.id, params.id, body.model);
+      const row = await ctx.instances.get(principal.user.id, params.id);
+      return { ...result, simulated: simulated(row) };
+    },
     addSshKey: async ({ body }, { principal }) => {
       const { key, machines } = await ctx.sshKeys.add(principal.user.id, body.name, body.public_key);
       return { ...sshKeyView(key), machines: { updated: machines.done, not_updated: machines.failed } };
@@ -74,6 +78,8 @@ function offerView(offer: AnnotatedOffer) {
     cpu_cores: offer.cpuCores,
     cpu_ram: offer.cpuRamGb,
     disk_space: offer.diskGb,
+    priced_disk_gb: offer.pricedDiskGb,
+    storage_cost: offer.storageCostPerGbMonth,
     inet_down: offer.inetDownMbps,
     inet_up: offer.inetUpMbps,
     dph_total: offer.pricePerHour,
@@ -90,7 +96,8 @@ function offerView(offer: AnnotatedOffer) {
   };
 }
 
-export function instanceView(row: InstanceRow, simulated: boolean) {
+export function instanceView(row: InstanceRow, simulated: boolean, now: number) {
+  const uptime = billedSeconds(row, now);
   const sshCommand = row.ssh_host && row.ssh_port ? `ssh -p ${row.ssh_port} root@${row.ssh_host}` : null;
   return {
     id: row.id,
@@ -115,6 +122,8 @@ export function instanceView(row: InstanceRow, simulated: boolean) {
     created_at: iso(row.created_at),
     updated_at: iso(row.updated_at),
     ready_at: isoOrNull(row.ready_at),
+    uptime_seconds: uptime === null ? null : Math.round(uptime * 10) / 10,
+    cost_usd: roundCostUsd(machineCost(row, now)),
   };
 }
 

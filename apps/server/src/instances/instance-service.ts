@@ -1,4 +1,5 @@
 import {
+  DEFAULT_DISK_GB,
   DumontError,
   INSTANCE_MACHINE,
   SPEED_TIERS,
@@ -23,6 +24,7 @@ import type { SpendingService } from "../spending/spending-service";
 import { machineLabel } from "../instances/machine-label";
 import type { SecretBox } from "../security/secret-box";
 import { sealEnv } from "../security/sealed-env";
+import { explainEmptySearch, type SearchFilter } from "./empty-search";
 
 export interface OfferSearch {
   gpu_name?: string | undefined;
@@ -35,10 +37,14 @@ export interface OfferSearch {
   machine_type: "on-demand" | "interruptible";
   speed?: SpeedTier | undefined;
   min_disk?: number | undefined;
+  /** GB of disk the prices include (the disk that will be rented). */
+  disk_size?: number | undefined;
   preset?: "test" | undefined;
   order: "price" | "score";
   limit: number;
   include_blacklisted?: boolean | undefined;
+  /** Fields that hold a default rather than the user's choice, so an empty search can say so. */
+  defaults?: readonly (keyof OfferSearch)[] | undefined;
 }
 
 /** What renting an offer takes (the API body after defaults). */
@@ -91,7 +97,10 @@ export class InstanceService {
     },
   ) {}
 
-  async offers(userId: string, search: OfferSearch): Promise<{ offers: AnnotatedOffer[]; market: MarketDescription }> {
+  async offers(
+    userId: string,
+    search: OfferSearch,
+  ): Promise<{ offers: AnnotatedOffer[]; market: MarketDescription; emptyReason: string | null }> {
     const provider = await this.deps.markets.providerFor(userId);
     const preset = search.preset === "test" ? TEST_PRESET : undefined;
     let countries: string[] | undefined;
@@ -117,14 +126,21 @@ export class InstanceService {
       minInetDownMbps: tier?.minMbps,
       maxInetDownMbps: tier?.maxMbps,
       minDiskGb: search.min_disk,
+      allocatedStorageGb: search.disk_size ?? DEFAULT_DISK_GB,
       limit: search.limit,
       order: preset ? "price" : search.order,
     };
     const offers = await provider.searchOffers(query);
-    return {
-      offers: await this.annotate(userId, provider.name, offers, search.include_blacklisted ?? false),
-      market: this.deps.markets.describe(provider),
-    };
+    const annotated = await this.annotate(userId, provider.name, offers, search.include_blacklisted ?? false);
+    const emptyReason =
+      annotated.length > 0
+        ? null
+        : await explainEmptySearch(provider, query, searchFilters(search, query, preset !== undefined), async (left) =>
+            search.include_blacklisted
+              ? []
+              : (await this.annotate(userId, provider.name, left, true)).filter((o) => o.isBlacklisted),
+          );
+    return { offers: annotated, market: this.deps.markets.describe(provider), emptyReason };
   }
 
   /** Adds what our history knows of each offer's host, and drops blacklisted hosts unless asked. */
@@ -143,14 +159,16 @@ export class InstanceService {
       .map((offer) => {
         const entry = blacklist.get(offer.machineId);
         const host = stats.get(offer.machineId);
-        const rate = host && host.total > 0 ? host.successes / host.total : null;
+        // Abandoned rentals (race losers) say nothing about the host: rates count decided ones only.
+        const decided = host ? host.total - host.abandoned : 0;
+        const rate = host && decided > 0 ? host.successes / decided : null;
         return {
           ...offer,
           isBlacklisted: entry !== undefined,
           blacklistReason: entry?.reason ?? null,
           successRate: rate === null ? null : Math.round(rate * 1000) / 1000,
-          totalAttempts: host?.total ?? 0,
-          reliabilityStatus: reliabilityStatus(host?.total ?? 0, rate ?? 0),
+          totalAttempts: decided,
+          reliabilityStatus: reliabilityStatus(decided, rate ?? 0),
         };
       })
       .filter((offer) => includeBlacklisted || !offer.isBlacklisted);
@@ -162,11 +180,10 @@ export class InstanceService {
     if (body.bid_price !== undefined && !provider.capabilities.supportsInterruptible) {
       throw new DumontError({ code: "VALIDATION_FAILED", message: `${provider.name} has no interruptible machines` });
     }
-    const row = this.newRow(userId, body, market, undefined);
-    // A capped rental must know its price before it is admitted: the bid, or the offer's own.
-    if (body.bid_price === undefined && (await this.deps.spending.capsApply(userId, market))) {
-      row.price_per_hour = await offerPrice(provider, body.offer_id);
-    }
+    // The offer is looked up first: a capped rental must know its price before it is admitted, and
+    // the new instance shows its GPU and the price it bills at (for its disk) from the start.
+    const offer = await currentOffer(provider, body);
+    const row = this.newRow(userId, body, market, { offer });
     await this.deps.spending.admit(userId, market, row.price_per_hour, async () => {
       await this.deps.instances.insert(row);
       await this.deps.events.append(this.creationEvent(row));
@@ -179,9 +196,10 @@ export class InstanceService {
     userId: string,
     body: NewInstanceBody,
     market: MarketKind,
-    candidate: WizardCandidate | undefined,
+    origin: { offer: Offer; candidate?: WizardCandidate },
   ): InstanceRow {
     const now = this.deps.now();
+    const { offer, candidate } = origin;
     const id = newId("ins");
     return {
       id,
@@ -199,16 +217,16 @@ export class InstanceService {
       // Our installation and instance ids go into the marketplace label before anything else can fail.
       label: machineLabel(this.deps.installationId, id),
       user_label: body.label ?? null,
-      gpu_name: candidate?.offer.gpuName ?? "pending",
-      num_gpus: candidate?.offer.numGpus ?? 0,
-      price_per_hour: body.bid_price ?? candidate?.offer.pricePerHour ?? 0,
+      gpu_name: offer.gpuName,
+      num_gpus: offer.numGpus,
+      price_per_hour: priceFor(offer, body),
       bid_price: body.bid_price ?? null,
       image: body.image,
       disk_gb: body.disk_size,
       env: sealEnv(this.deps.box, body.env ?? {}),
       onstart: body.onstart ?? null,
-      geolocation: candidate?.offer.geolocation ?? null,
-      host_machine_id: candidate?.offer.machineId ?? null,
+      geolocation: offer.geolocation,
+      host_machine_id: offer.machineId,
       ssh_host: null,
       ssh_port: null,
       status_message: null,
@@ -244,7 +262,10 @@ export class InstanceService {
     userId: string,
     input: { body: NewInstanceBody; candidate: WizardCandidate },
   ): Promise<InstanceRow | undefined> {
-    const row = this.newRow(userId, input.body, input.candidate.market, input.candidate);
+    const row = this.newRow(userId, input.body, input.candidate.market, {
+      offer: input.candidate.offer,
+      candidate: input.candidate,
+    });
     const inserted = await this.deps.spending.admit(userId, row.market as MarketKind, row.price_per_hour, () =>
       this.deps.deployments.insertCandidate({
         instance: row,
@@ -296,17 +317,67 @@ export class InstanceService {
   }
 }
 
-/** The current price of an offer, or OFFER_UNAVAILABLE when the market no longer lists it. */
-async function offerPrice(provider: Provider, offerId: string): Promise<number> {
-  const [offer] = await provider.searchOffers({ offerId, machineType: "on-demand", limit: 1, order: "price" });
+/** The offer as the market lists it now, priced for the disk asked; OFFER_UNAVAILABLE when it no longer does. */
+async function currentOffer(provider: Provider, body: NewInstanceBody): Promise<Offer> {
+  const [offer] = await provider.searchOffers({
+    offerId: body.offer_id,
+    machineType: body.bid_price === undefined ? "on-demand" : "interruptible",
+    allocatedStorageGb: body.disk_size,
+    limit: 1,
+    order: "price",
+  });
   if (!offer) {
     throw new DumontError({
       code: "OFFER_UNAVAILABLE",
-      message: `offer ${offerId} is not available (rented by someone else or withdrawn)`,
+      message: `offer ${body.offer_id} is not available (rented by someone else or withdrawn)`,
       hint: "Pick another one from `dumont instance offers`.",
     });
   }
-  return offer.pricePerHour;
+  return offer;
+}
+
+/**
+ * $/h a new machine bills at until the market reports its own figure: the offer's price for this
+ * disk, or for a bid, the bid plus the offer's storage for this disk (Vast bills storage on top).
+ */
+function priceFor(offer: Offer, body: NewInstanceBody): number {
+  if (body.bid_price === undefined) return offer.pricePerHour;
+  const storage = offer.storageCostPerGbMonth ?? 0;
+  return Math.round((body.bid_price + (body.disk_size * storage) / 720) * 1_000_000) / 1_000_000;
+}
+
+/**
+ * The search's filters as the user named them, in the order an empty search is explained:
+ * what the machine is first, then where, price and quality, then the speed tier.
+ */
+function searchFilters(search: OfferSearch, query: OfferQuery, preset: boolean): SearchFilter[] {
+  const note = (field: keyof OfferSearch, fromPreset = false) =>
+    search.defaults?.includes(field) ? " (default)" : fromPreset && search[field] === undefined ? " (preset test)" : "";
+  const filters: SearchFilter[] = [];
+  const add = (label: string, only: Partial<OfferQuery>) => filters.push({ label, only });
+  if (query.gpuName !== undefined) add(`gpu_name=${query.gpuName}${note("gpu_name")}`, { gpuName: query.gpuName });
+  if (query.numGpus !== undefined) add(`num_gpus=${query.numGpus}${note("num_gpus")}`, { numGpus: query.numGpus });
+  if (query.minGpuRamGb !== undefined) add(`min_gpu_ram=${query.minGpuRamGb}`, { minGpuRamGb: query.minGpuRamGb });
+  if (query.countries !== undefined)
+    add(`region=${search.region ?? "US,EU,BR,CA"}${note("region", preset)}`, { countries: query.countries });
+  if (query.maxPricePerHour !== undefined)
+    add(`max_price=${query.maxPricePerHour}${note("max_price", preset)}`, { maxPricePerHour: query.maxPricePerHour });
+  if (query.minReliability !== undefined)
+    add(`min_reliability=${query.minReliability}${note("min_reliability", preset)}`, {
+      minReliability: query.minReliability,
+    });
+  if (query.verifiedOnly) add("verified_only=true", { verifiedOnly: true });
+  if (query.minDiskGb !== undefined)
+    add(`min_disk=${query.minDiskGb} GB${note("min_disk")}`, { minDiskGb: query.minDiskGb });
+  if (search.speed !== undefined) {
+    const tier = SPEED_TIERS[search.speed];
+    const range = tier.maxMbps === undefined ? `≥ ${tier.minMbps}` : `${tier.minMbps}–${tier.maxMbps}`;
+    add(`speed=${search.speed} (${range} Mb/s down)${note("speed")}`, {
+      minInetDownMbps: query.minInetDownMbps,
+      maxInetDownMbps: query.maxInetDownMbps,
+    });
+  }
+  return filters;
 }
 
 function minDefined(a: number | undefined, b: number | undefined): number | undefined {

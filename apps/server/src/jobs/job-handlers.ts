@@ -13,7 +13,7 @@ export function jobHandlers(ctx: ServerContext): HandlersFor<Names> {
     },
     listJobs: async ({ query }, { principal }) => {
       const rows = await ctx.repos.jobs.listOwned(principal.user.id, query);
-      return { jobs: rows.map((row) => jobs.view(row)), total: rows.length };
+      return { jobs: await Promise.all(rows.map((row) => jobs.view(row))), total: rows.length };
     },
     getJob: async ({ params }, { principal }) => jobs.view(await jobs.get(principal.user.id, params.id)),
     cancelJob: async ({ params }, { principal }) => jobs.view(await jobs.cancel(principal.user.id, params.id)),

@@ -8,6 +8,7 @@ import type { JobController } from "../jobs/job-controller";
 import { newId } from "../security/tokens";
 import { sealEnv } from "../security/sealed-env";
 import { iso, isoOrNull } from "../server-context";
+import type { JobCosts } from "./job-cost";
 
 type JobInput = z.output<typeof CreateJobBody>;
 
@@ -24,6 +25,8 @@ export class JobService {
       markets: MarketRegistry;
       box: SecretBox;
       controller: JobController;
+      /** Every machine rented for a job, race losers included, each at its own price. */
+      costs: JobCosts;
       /** The log's bound (head + tail), to say so where the middle was dropped. */
       logLimitBytes: number;
       wake: () => void;
@@ -153,7 +156,8 @@ export class JobService {
     return opened;
   }
 
-  view(row: JobRow) {
+  async view(row: JobRow) {
+    const cost = await this.deps.costs.of(row);
     const spec = JSON.parse(row.spec) as Omit<JobInput, "hf_token" | "start_at">;
     const running = row.run_started_at === null ? 0 : (this.deps.now() - row.run_started_at) / 1000;
     const gpuHours = ((row.gpu_seconds + running) / 3600) * spec.num_gpus;
@@ -182,7 +186,9 @@ export class JobService {
       completed_at: isoOrNull(row.completed_at),
       duration: row.started_at === null ? "N/A" : formatDuration((end - row.started_at) / 1000),
       gpu_hours: Math.round(gpuHours * 10_000) / 10_000,
-      total_cost: Math.round(((row.gpu_seconds + running) / 3600) * (row.price_per_hour ?? 0) * 10_000) / 10_000,
+      total_cost: cost.total_usd,
+      machines: cost.machines,
+      simulated: row.market === "embedded",
       price_per_hour: row.price_per_hour,
       output_paths: spec.output_paths,
       attempts: JSON.parse(row.attempts) as { attempt: number; instance_id: string | null; reason: string }[],

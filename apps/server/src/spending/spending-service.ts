@@ -1,4 +1,4 @@
-import { DumontError } from "@dumont/core";
+import { BILLING_ENDED, DumontError, machinesCost } from "@dumont/core";
 import type { BilledMachine, SpendingRepository, UserRow, UsersRepository } from "@dumont/db";
 import type { MarketKind, MarketRegistry } from "../market/market-registry";
 
@@ -7,8 +7,6 @@ export interface SpendingView {
   cap_usd: number | null;
   remaining_usd: number | null;
 }
-
-const TERMINAL: readonly string[] = ["destroyed", "failed"];
 
 /**
  * Spending caps on the server's marketplace account (VAST_API_KEY, or the embedded simulator):
@@ -69,13 +67,6 @@ export class SpendingService {
     await this.check(userId, await this.deps.markets.kindFor(userId), 0);
   }
 
-  /** Whether this user's rentals on this market are capped (so their price must be known first). */
-  async capsApply(userId: string, market: MarketKind): Promise<boolean> {
-    if (market === "user") return false;
-    const user = await this.deps.users.findById(userId);
-    return user !== undefined && this.capOf(user) !== null;
-  }
-
   /**
    * Runs `rent` (the write that starts a rental) only if the cap allows one more hour of a
    * machine at `pricePerHour` on `market`; otherwise throws SPENDING_CAP_REACHED and rents nothing.
@@ -112,7 +103,7 @@ export class SpendingService {
     if (cap === null) return;
     const machines = await this.deps.spending.billedMachines(userId);
     const spent = spentOn(machines, this.deps.now());
-    const live = machines.filter((m) => !TERMINAL.includes(m.status));
+    const live = machines.filter((m) => !BILLING_ENDED.includes(m.status));
     const liveHour = live.reduce((sum, m) => sum + m.price_per_hour, 0);
     const nextHour = Math.max(0, pricePerHour);
     if (spent < cap && spent + liveHour + nextHour <= cap) return;
@@ -137,16 +128,9 @@ export class SpendingService {
   }
 }
 
-/** Every second from the create call to the end (or now) × the price per hour. */
+/** Every second from the create call to the end (or now) × the price per hour (`machineCost`, shared with instance and job views). */
 export function spentOn(machines: readonly BilledMachine[], now: number): number {
-  let total = 0;
-  for (const m of machines) {
-    if (m.create_attempted_at === null) continue;
-    const end = TERMINAL.includes(m.status) ? m.updated_at : now;
-    const seconds = Math.max(0, end - m.create_attempted_at) / 1000;
-    total += (seconds / 3600) * m.price_per_hour;
-  }
-  return total;
+  return machinesCost(machines, now);
 }
 
 function roundUsd(value: number): number {

@@ -1,6 +1,7 @@
 import {
   DEPLOYMENT_MACHINE,
   INSTANCE_MACHINE,
+  WIZARD_DEFAULTS,
   assertNever,
   candidateScore,
   isDumontError,
@@ -77,9 +78,10 @@ export class DeploymentController implements Controller<DeploymentRow, Deploymen
   private async search(row: DeploymentRow, ctx: Ctx): Promise<ReconcileResult> {
     let config: DeployConfig;
     let offers: Awaited<ReturnType<InstanceService["offers"]>>["offers"];
+    let emptyReason: string | null;
     try {
       config = parseConfig(row);
-      ({ offers } = await this.options.instances.offers(row.owner_id, {
+      ({ offers, emptyReason } = await this.options.instances.offers(row.owner_id, {
         gpu_name: config.gpu_name,
         num_gpus: config.num_gpus,
         max_price: config.max_price,
@@ -87,9 +89,12 @@ export class DeploymentController implements Controller<DeploymentRow, Deploymen
         machine_type: config.machine_type,
         speed: config.speed === "any" ? undefined : config.speed,
         min_disk: config.disk_size,
+        // Prices include the disk the candidates will rent, so they rank on what they bill.
+        disk_size: config.disk_size,
         min_reliability: config.min_reliability,
         order: "price",
         limit: 500,
+        defaults: defaultedFields(config),
       }));
     } catch (error) {
       return this.searchFailed(row, ctx, error);
@@ -112,7 +117,8 @@ export class DeploymentController implements Controller<DeploymentRow, Deploymen
       .sort((a, b) => b.score - a.score)
       .slice(0, want);
     if (ranked.length === 0) {
-      const error = "no offer matches (after removing blacklisted hosts); loosen gpu, price, region or speed";
+      const error =
+        emptyReason ?? "every matching offer is already being tried by this or another deployment; try again shortly";
       await ctx.transition("cleanup", error, { outcome: "failed", error, offers_found: 0 });
       return { requeueInMs: 0 };
     }
@@ -335,10 +341,22 @@ export class DeploymentController implements Controller<DeploymentRow, Deploymen
       failureStage: "verifying",
       failureReason: problem,
       timeToReadyS: null,
+      // The machine booted (recorded as a success); our checks are the later verdict on it.
+      replace: true,
     });
   }
 }
 
 export function parseConfig(row: DeploymentRow): DeployConfig {
   return StoredDeployConfig.parse(JSON.parse(row.config));
+}
+
+/** The search fields a deployment left at the wizard's defaults, so an empty search names them as such. */
+function defaultedFields(config: DeployConfig): ("speed" | "max_price" | "min_disk" | "region")[] {
+  const fields: ("speed" | "max_price" | "min_disk" | "region")[] = [];
+  if (config.speed === WIZARD_DEFAULTS.speed) fields.push("speed");
+  if (config.max_price === WIZARD_DEFAULTS.maxPrice) fields.push("max_price");
+  if (config.disk_size === WIZARD_DEFAULTS.diskGb) fields.push("min_disk");
+  if (config.region === WIZARD_DEFAULTS.region) fields.push("region");
+  return fields;
 }

@@ -3,11 +3,14 @@ import {
   DumontError,
   SPEED_TIERS,
   WIZARD_DEFAULTS,
+  billedSeconds,
+  machineCost,
   notFound,
+  roundCostUsd,
   type DeploymentStatus,
   type InstanceStatus,
 } from "@dumont/core";
-import type { ControlledStore, DeploymentRow, DeploymentsRepository, EventsRepository } from "@dumont/db";
+import type { ControlledStore, DeploymentRow, DeploymentsRepository, EventsRepository, InstanceRow } from "@dumont/db";
 import { REGIONS } from "@dumont/providers";
 import type { z } from "zod";
 import type { DeployBody } from "@dumont/core";
@@ -117,6 +120,8 @@ export class WizardService {
     const candidates = await this.deps.deployments.candidates(row.id);
     const winner = candidates.find((c) => c.id === row.winner_instance_id);
     const destroyedStatuses: readonly string[] = ["destroyed", "failed"];
+    const now = this.deps.now();
+    const costs = candidates.map((c) => roundCostUsd(machineCost(c, now)));
     return {
       id: row.id,
       status: row.status as DeploymentStatus,
@@ -129,7 +134,7 @@ export class WizardService {
         created: candidates.filter((c) => c.machine_id !== null).length,
         destroyed: candidates.filter((c) => destroyedStatuses.includes(c.status)).length,
       },
-      candidates: candidates.map((c) => ({
+      candidates: candidates.map((c, i) => ({
         instance_id: c.id,
         offer_id: c.offer_id,
         host_id: c.host_machine_id,
@@ -138,6 +143,8 @@ export class WizardService {
         dph_total: c.price_per_hour,
         status: c.status as InstanceStatus,
         error: c.error,
+        seconds: secondsOf(c, now),
+        cost_usd: costs[i] ?? 0,
       })),
       winner_instance_id: row.winner_instance_id,
       ssh_command:
@@ -147,6 +154,7 @@ export class WizardService {
       time_to_ready_seconds: row.ready_at === null ? null : Math.round((row.ready_at - row.created_at) / 100) / 10,
       error: row.error,
       simulated: row.market === "embedded",
+      total_cost_usd: roundCostUsd(costs.reduce((sum, cost) => sum + cost, 0)),
       created_at: iso(row.created_at),
       updated_at: iso(row.updated_at),
     };
@@ -204,4 +212,9 @@ export class WizardService {
         "score = 0.4 × (1 − price / max_price) + 0.3 × marketplace reliability + 0.3 × our success rate with the host (0.5 if never tried); blacklisted hosts are left out",
     };
   }
+}
+
+function secondsOf(instance: InstanceRow, now: number): number | null {
+  const seconds = billedSeconds(instance, now);
+  return seconds === null ? null : Math.round(seconds * 10) / 10;
 }

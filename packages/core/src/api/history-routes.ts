@@ -1,9 +1,27 @@
 import { z } from "zod";
 import { defineRoute } from "./route";
 import { SuccessBody, Timestamp } from "./common-schemas";
-import { FAILURE_STAGES } from "../history/reliability";
+import { ATTEMPT_OUTCOMES, FAILURE_STAGES } from "../history/reliability";
+import { PROVIDER_NAMES, canonicalProvider } from "../market/provider-names";
 
-const Provider = z.string().min(1).max(40);
+/**
+ * A marketplace by the name its rows carry; `vast` reads as `vast.ai`. An unknown name is refused,
+ * so a search never answers empty and a blacklist entry never sits unused under a misspelling.
+ */
+const Provider = z
+  .string()
+  .min(1)
+  .max(40)
+  .transform((typed, ctx) => {
+    const name = canonicalProvider(typed);
+    if (name !== undefined) return name;
+    ctx.addIssue({
+      code: "custom",
+      message: `unknown provider "${typed}": use ${Object.keys(PROVIDER_NAMES).join(", ")} (or vast)`,
+    });
+    return z.NEVER;
+  })
+  .describe(`${Object.keys(PROVIDER_NAMES).join(", ")} (vast is accepted for vast.ai)`);
 const HostParams = z.object({ provider: Provider, machine_id: z.string().min(1).max(64) });
 const Bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1")]);
 
@@ -11,10 +29,14 @@ export const HostStats = z
   .object({
     provider: z.string(),
     machine_id: z.string(),
-    total_attempts: z.number().int(),
+    total_attempts: z.number().int().describe("every rented machine: successful + failed + abandoned"),
     successful_attempts: z.number().int(),
     failed_attempts: z.number().int(),
-    success_rate: z.number(),
+    abandoned_attempts: z
+      .number()
+      .int()
+      .describe("destroyed before ready through no fault of the host (race losers); not in success_rate"),
+    success_rate: z.number().describe("successful ÷ (successful + failed)"),
     avg_time_to_ready: z.number().nullable().describe("seconds"),
     reliability_status: z.enum(["unknown", "excellent", "good", "fair", "poor"]),
     is_blacklisted: z.boolean(),
@@ -35,6 +57,9 @@ export const Attempt = z
     price_per_hour: z.number(),
     geolocation: z.string().nullable(),
     success: z.boolean(),
+    outcome: z
+      .enum(ATTEMPT_OUTCOMES)
+      .describe("abandoned = destroyed before ready through no fault of the host (a race loser): not a failure"),
     failure_stage: z.enum(FAILURE_STAGES).nullable(),
     failure_reason: z.string().nullable(),
     time_to_ready_seconds: z.number().nullable(),
@@ -71,10 +96,11 @@ export const historyRoutes = {
     response: z.object({
       period_hours: z.number(),
       provider: z.string().nullable(),
-      total_attempts: z.number().int(),
+      total_attempts: z.number().int().describe("every rented machine: successful + failed + abandoned"),
       successful: z.number().int(),
       failed: z.number().int(),
-      success_rate: z.number(),
+      abandoned: z.number().int().describe("destroyed before ready through no fault of the host (race losers)"),
+      success_rate: z.number().describe("successful ÷ (successful + failed)"),
       failure_stages: z.record(z.string(), z.number()),
       blacklisted_machines: z.number().int(),
     }),
@@ -118,7 +144,13 @@ export const historyRoutes = {
       max_success_rate: z.coerce.number().min(0).max(1).default(0.5),
       limit: z.coerce.number().int().min(1).max(500).default(50),
     }),
-    response: z.object({ machines: z.array(HostStats), count: z.number().int() }),
+    response: z.object({
+      machines: z.array(HostStats),
+      count: z.number().int(),
+      thresholds: z
+        .object({ min_attempts: z.number().int(), max_success_rate: z.number() })
+        .describe("what applied, so an empty answer says why"),
+    }),
   }),
   historyReliable: defineRoute({
     method: "GET",
@@ -133,7 +165,13 @@ export const historyRoutes = {
       min_success_rate: z.coerce.number().min(0).max(1).default(0.8),
       limit: z.coerce.number().int().min(1).max(500).default(50),
     }),
-    response: z.object({ machines: z.array(HostStats), count: z.number().int() }),
+    response: z.object({
+      machines: z.array(HostStats),
+      count: z.number().int(),
+      thresholds: z
+        .object({ min_attempts: z.number().int(), min_success_rate: z.number() })
+        .describe("what applied, so an empty answer says why"),
+    }),
   }),
   listBlacklist: defineRoute({
     method: "GET",

@@ -2,9 +2,12 @@ import { z } from "zod";
 import { defineRoute } from "./route";
 import { IdParams, SuccessBody, Timestamp } from "./common-schemas";
 import { INSTANCE_MACHINE } from "../instance/instance-machine";
-import { GpuNameFilter, RegionFilter } from "./offer-filters";
+import { GpuNameInput, RegionFilter } from "./offer-filters";
 
 const Bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1")]);
+
+/** The disk an instance gets unless told otherwise, and the disk offer prices include by default. */
+export const DEFAULT_DISK_GB = 50;
 
 export const SPEED_TIERS = {
   slow: { minMbps: 100, maxMbps: 500 },
@@ -15,7 +18,7 @@ export const SPEED_TIERS = {
 export type SpeedTier = keyof typeof SPEED_TIERS;
 
 export const OffersQuery = z.object({
-  gpu_name: GpuNameFilter.optional(),
+  gpu_name: GpuNameInput.optional(),
   num_gpus: z.coerce.number().int().min(1).max(16).optional(),
   min_gpu_ram: z.coerce.number().min(0).max(1024).optional().describe("GB per GPU"),
   max_price: z.coerce.number().positive().max(1000).optional().describe("$/h"),
@@ -25,6 +28,13 @@ export const OffersQuery = z.object({
   machine_type: z.enum(["on-demand", "interruptible"]).default("on-demand"),
   speed: z.enum(["slow", "medium", "fast", "ultra"]).optional().describe("download bandwidth tier"),
   min_disk: z.coerce.number().min(0).max(100_000).optional().describe("GB"),
+  disk_size: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100_000)
+    .default(DEFAULT_DISK_GB)
+    .describe("GB of disk the prices include: the disk you will rent (instance create's default)"),
   preset: z.enum(["test"]).optional().describe("test = under $0.10/h, US/EU/BR/CA, reliability ≥ 0.90, cheapest first"),
   include_blacklisted: Bool.default(false).describe("also show hosts on your blacklist (annotated)"),
   order: z.enum(["price", "score"]).default("price"),
@@ -44,8 +54,14 @@ export const OfferView = z
     disk_space: z.number().describe("GB"),
     inet_down: z.number(),
     inet_up: z.number(),
-    dph_total: z.number().describe("$/h (the minimum bid for interruptible offers)"),
-    min_bid: z.number().nullable(),
+    dph_total: z
+      .number()
+      .describe(
+        "$/h the machine bills at with priced_disk_gb of disk: compute (the minimum bid for interruptible offers) + storage",
+      ),
+    priced_disk_gb: z.number().nullable().describe("the disk (GB) dph_total includes; null = the market's default"),
+    storage_cost: z.number().nullable().describe("$ per GB per month of disk on this host"),
+    min_bid: z.number().nullable().describe("$/h, compute only (storage is billed on top)"),
     geolocation: z.string(),
     reliability: z.number(),
     verified: z.boolean(),
@@ -75,7 +91,7 @@ export const Instance = z
     label: z.string(),
     gpu_name: z.string(),
     num_gpus: z.number(),
-    dph_total: z.number(),
+    dph_total: z.number().describe("$/h it bills at: compute + storage for its own disk"),
     interruptible: z.boolean(),
     image: z.string(),
     disk_gb: z.number(),
@@ -88,13 +104,22 @@ export const Instance = z
     created_at: Timestamp,
     updated_at: Timestamp,
     ready_at: Timestamp.nullable(),
+    uptime_seconds: z
+      .number()
+      .nullable()
+      .describe(
+        "seconds billed so far, from the create call to now or to its confirmed destroy; null = not rented yet",
+      ),
+    cost_usd: z
+      .number()
+      .describe("what it has cost so far: uptime × dph_total (paused time counted at the same price)"),
   })
   .meta({ id: "Instance" });
 
 export const CreateInstanceBody = z.object({
   offer_id: z.string().min(1).max(64),
   image: z.string().min(1).max(300).default("pytorch/pytorch:2.4.0-cuda12.1-cudnn9-runtime"),
-  disk_size: z.number().int().min(1).max(100_000).default(50).describe("GB"),
+  disk_size: z.number().int().min(1).max(100_000).default(DEFAULT_DISK_GB).describe("GB"),
   label: z.string().max(100).optional().describe("Your own name for it (ours is always dumont:<installation>:<id>)"),
   bid_price: z.number().positive().max(1000).optional().describe("$/h; makes the machine interruptible"),
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().max(10_000)).optional(),
@@ -122,7 +147,15 @@ export const instanceRoutes = {
     auth: true,
     successStatus: 200,
     query: OffersQuery,
-    response: z.object({ offers: z.array(OfferView), count: z.number().int(), market: MarketInfo }),
+    response: z.object({
+      offers: z.array(OfferView),
+      count: z.number().int(),
+      market: MarketInfo,
+      empty_reason: z
+        .string()
+        .nullable()
+        .describe("when nothing matched: which filter left none (defaults included), with the counts before it"),
+    }),
   }),
   createInstance: defineRoute({
     method: "POST",
@@ -209,6 +242,7 @@ export const instanceRoutes = {
         .describe("Why the install failed (the step and the machine's last line); null on success"),
       output: z.string().describe("What the install and pull printed (last 20 kB)"),
       duration_seconds: z.number(),
+      simulated: z.boolean().describe("the instance is on the simulated local marketplace"),
     }),
   }),
   addSshKey: defineRoute({

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { defineRoute } from "./route";
 import { IdParams, Timestamp } from "./common-schemas";
 import { JOB_MACHINE } from "../job/job-machine";
-import { GpuNameFilter, RegionFilter } from "./offer-filters";
+import { GpuNameInput, RegionFilter } from "./offer-filters";
 import { WORKSPACE_ROOT, remotePathProblem } from "../trust/remote-path";
 
 /**
@@ -41,6 +41,15 @@ const GitUrl = z
     "a git URL over https, http, ssh, git, or scp-like user@host:path",
   );
 
+/** The fields only one source reads. */
+const SOURCE_FIELDS = {
+  hf_repo: "huggingface",
+  hf_revision: "huggingface",
+  hf_token: "huggingface",
+  git_url: "git",
+  git_branch: "git",
+} as const;
+
 export const CreateJobBody = z
   .object({
     name: z.string().trim().min(1).max(100),
@@ -61,7 +70,7 @@ export const CreateJobBody = z
     git_branch: z.string().min(1).max(200).optional(),
     setup_script: z.string().max(50_000).optional(),
     pip_packages: z.array(z.string().min(1).max(200)).max(100).default([]),
-    gpu_type: GpuNameFilter.optional(),
+    gpu_type: GpuNameInput.optional(),
     num_gpus: z.number().int().min(1).max(8).default(1),
     use_spot: z.boolean().default(false),
     disk_size: z.number().int().min(10).max(10_000).default(50),
@@ -80,7 +89,30 @@ export const CreateJobBody = z
       ctx.addIssue({ code: "custom", path: ["hf_repo"], message: "required for source huggingface" });
     if (body.source === "git" && !body.git_url)
       ctx.addIssue({ code: "custom", path: ["git_url"], message: "required for source git" });
+    // A field of another source would be ignored silently; refuse it so the mistake shows.
+    for (const [field, source] of Object.entries(SOURCE_FIELDS)) {
+      if (body[field as keyof typeof SOURCE_FIELDS] !== undefined && body.source !== source)
+        ctx.addIssue({
+          code: "custom",
+          path: [field],
+          message: `only for source ${source} (this job's source is ${body.source})`,
+        });
+    }
   });
+
+export const JobMachine = z.object({
+  attempt: z.number().int(),
+  instance_id: z.string(),
+  deployment_id: z.string().nullable(),
+  role: z
+    .enum(["winner", "loser", "racing"])
+    .describe("winner: the attempt ran on it; loser: another candidate of its race; racing: not decided yet"),
+  status: z.string(),
+  gpu_name: z.string(),
+  seconds: z.number().nullable().describe("billed: create call → confirmed destroy (or now); null = not rented yet"),
+  dph_total: z.number().describe("$/h, compute + storage for its disk"),
+  cost_usd: z.number(),
+});
 
 export const Job = z
   .object({
@@ -106,8 +138,14 @@ export const Job = z
     completed_at: Timestamp.nullable(),
     duration: z.string(),
     gpu_hours: z.number(),
-    total_cost: z.number(),
-    price_per_hour: z.number().nullable(),
+    total_cost: z
+      .number()
+      .describe(
+        "USD: every machine rented for the job (race losers included), from its create call to its confirmed destroy, each at its own dph_total (compute + storage for its disk); the sum of machines[].cost_usd",
+      ),
+    machines: z.array(JobMachine).describe("what each machine rented for the job cost, attempt by attempt"),
+    simulated: z.boolean().describe("the job runs on the simulated local marketplace (no real GPUs, no money)"),
+    price_per_hour: z.number().nullable().describe("$/h of the machine the current attempt runs on"),
     output_paths: z.array(z.string()),
     attempts: z.array(z.object({ attempt: z.number().int(), instance_id: z.string().nullable(), reason: z.string() })),
   })

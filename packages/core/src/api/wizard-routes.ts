@@ -3,7 +3,7 @@ import { defineRoute } from "./route";
 import { IdParams, Timestamp } from "./common-schemas";
 import { DEPLOYMENT_MACHINE, DEPLOY_STRATEGIES, WIZARD_DEFAULTS } from "../wizard/deployment-machine";
 import { INSTANCE_MACHINE } from "../instance/instance-machine";
-import { GpuNameFilter, RegionFilter } from "./offer-filters";
+import { GpuNameFilter, GpuNameInput, RegionFilter } from "./offer-filters";
 
 /**
  * A deployment's configuration as stored and shown. Its region is plain text so rows written
@@ -31,8 +31,11 @@ export const DeployConfig = z.object({
   min_reliability: z.number().min(0).max(1).optional(),
 });
 
-/** A new deployment: the region is checked exactly as the offers search checks it. */
-export const DeployBody = DeployConfig.extend({ region: RegionFilter.default(WIZARD_DEFAULTS.region) });
+/** A new deployment: the region and the GPU name are checked exactly as the offers search checks them. */
+export const DeployBody = DeployConfig.extend({
+  gpu_name: GpuNameInput.optional(),
+  region: RegionFilter.default(WIZARD_DEFAULTS.region),
+});
 
 export const Candidate = z.object({
   instance_id: z.string(),
@@ -40,9 +43,11 @@ export const Candidate = z.object({
   host_id: z.string().nullable(),
   batch: z.number().int(),
   gpu_name: z.string(),
-  dph_total: z.number(),
+  dph_total: z.number().describe("$/h, compute + storage for its disk"),
   status: z.enum(INSTANCE_MACHINE.statuses),
   error: z.string().nullable(),
+  seconds: z.number().nullable().describe("billed: create call → confirmed destroy (or now); null = not rented yet"),
+  cost_usd: z.number(),
 });
 
 export const Deployment = z
@@ -64,6 +69,7 @@ export const Deployment = z
     time_to_ready_seconds: z.number().nullable(),
     error: z.string().nullable(),
     simulated: z.boolean(),
+    total_cost_usd: z.number().describe("every candidate rented so far, each at its own price"),
     created_at: Timestamp,
     updated_at: Timestamp,
   })
@@ -125,7 +131,7 @@ export const wizardRoutes = {
     auth: true,
     successStatus: 200,
     query: z.object({
-      gpu_name: GpuNameFilter.optional(),
+      gpu_name: GpuNameInput.optional(),
       region: RegionFilter.default("global"),
       max_price: z.coerce.number().positive().max(1000).default(WIZARD_DEFAULTS.maxPrice),
     }),

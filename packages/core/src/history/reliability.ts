@@ -9,6 +9,20 @@ export function reliabilityStatus(attempts: number, successRate: number): Reliab
   return "poor";
 }
 
+/**
+ * What became of one rented machine's first boot. `abandoned`: destroyed before it was ready
+ * through no fault of the host (a race loser, a delete while booting); it counts as rented, never
+ * in a success or failure rate.
+ */
+export const ATTEMPT_OUTCOMES = ["success", "failure", "abandoned"] as const;
+export type AttemptOutcomeName = (typeof ATTEMPT_OUTCOMES)[number];
+
+/** Successes over decided attempts (abandoned ones left out); 0 when none was decided. */
+export function decidedSuccessRate(counts: { successes: number; failures: number }): number {
+  const decided = counts.successes + counts.failures;
+  return decided === 0 ? 0 : counts.successes / decided;
+}
+
 /** Where a failed attempt stopped: renting, booting the image, reaching SSH, or our own checks. */
 export const FAILURE_STAGES = ["creating", "loading", "connecting", "verifying"] as const;
 export type FailureStage = (typeof FAILURE_STAGES)[number];
@@ -33,7 +47,7 @@ export interface AttemptOutcome {
 
 /**
  * Whether recent attempts on a host call for an automatic blacklist, and for how long.
- * `attempts` are the host's attempts in the window, newest first.
+ * `attempts` are the host's decided attempts in the window (abandoned ones left out), newest first.
  */
 export function autoBlacklistDecision(
   attempts: readonly AttemptOutcome[],

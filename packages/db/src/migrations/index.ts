@@ -9,6 +9,7 @@ import * as installation from "./0006-installation";
 import * as roles from "./0007-roles";
 import * as blacklistHides from "./0008-blacklist-hides";
 import * as jobProvisioning from "./0009-job-provisioning";
+import * as attemptOutcome from "./0011-attempt-outcome";
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void>;
@@ -25,6 +26,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   "0007-roles": roles,
   "0008-blacklist-hides": blacklistHides,
   "0009-job-provisioning": jobProvisioning,
+  "0011-attempt-outcome": attemptOutcome,
 };
 
 export function migrationsFor(dialect: SqlDialect): Record<string, Migration> {

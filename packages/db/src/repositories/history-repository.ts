@@ -9,8 +9,11 @@ export type BlacklistViewRow = BlacklistRow & { hidden_at: number | null };
 export interface HostStatsRow {
   provider: string;
   machine_id: string;
+  /** Every recorded rental, abandoned ones included. */
   total: number;
   successes: number;
+  /** Destroyed before ready through no fault of the host: not a failure, not a success. */
+  abandoned: number;
   avg_time_to_ready_s: number | null;
   last_seen: number;
   gpu_name: string;
@@ -20,8 +23,35 @@ export interface HostStatsRow {
 export class HistoryRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async recordAttempt(attempt: Insertable<MachineAttemptsTable>): Promise<void> {
-    await this.db.insertInto("machine_attempts").values(attempt).execute();
+  /**
+   * Records an attempt; false when nothing was written. A machine (instance id) has one outcome:
+   * `first` keeps an earlier record of the same instance, `replace` overwrites it with a later
+   * verdict (the wizard's own checks failing a machine that booted).
+   */
+  async recordAttempt(
+    attempt: Insertable<MachineAttemptsTable>,
+    mode: "first" | "replace" = "first",
+  ): Promise<boolean> {
+    const row: Insertable<MachineAttemptsTable> = {
+      ...attempt,
+      outcome: attempt.outcome ?? (Number(attempt.success) === 1 ? "success" : "failure"),
+    };
+    const instanceId = row.instance_id ?? null;
+    if (instanceId !== null) {
+      const existing = await this.db
+        .selectFrom("machine_attempts")
+        .select("id")
+        .where("instance_id", "=", instanceId)
+        .orderBy("id")
+        .executeTakeFirst();
+      if (existing && mode === "first") return false;
+      if (existing) {
+        await this.db.updateTable("machine_attempts").set(row).where("id", "=", existing.id).execute();
+        return true;
+      }
+    }
+    await this.db.insertInto("machine_attempts").values(row).execute();
+    return true;
   }
 
   /** Attempts on one host since `since`, newest first. */
@@ -74,6 +104,7 @@ export class HistoryRepository {
         "machine_id",
         eb.fn.countAll<number>().as("total"),
         eb.fn.sum<number>("success").as("successes"),
+        eb.fn.sum<number>(sql`case when outcome = 'abandoned' then 1 else 0 end`).as("abandoned"),
         eb.fn.avg<number>("time_to_ready_s").as("avg_time_to_ready_s"),
         eb.fn.max<number>("attempted_at").as("last_seen"),
         eb.fn.max<string>("gpu_name").as("gpu_name"),
@@ -88,18 +119,19 @@ export class HistoryRepository {
           ...r,
           total: Number(r.total),
           successes: Number(r.successes ?? 0),
+          abandoned: Number(r.abandoned ?? 0),
           avg_time_to_ready_s: r.avg_time_to_ready_s === null ? null : Number(r.avg_time_to_ready_s),
           last_seen: Number(r.last_seen),
         })),
       );
   }
 
-  /** Counts of failed attempts by stage since `since`. */
+  /** Counts of failed attempts by stage since `since` (abandoned ones are not failures). */
   async failureStages(filter: { provider?: string | undefined; since: number }): Promise<Record<string, number>> {
     const rows = await this.db
       .selectFrom("machine_attempts")
       .select(["failure_stage", sql<number>`count(*)`.as("n")])
-      .where("success", "=", 0)
+      .where("outcome", "=", "failure")
       .where("attempted_at", ">=", filter.since)
       .$if(filter.provider !== undefined, (q) => q.where("provider", "=", filter.provider ?? ""))
       .groupBy("failure_stage")

@@ -54,7 +54,7 @@ export class VastProvider implements Provider {
     const offers: Offer[] = [];
     for (const item of raw) {
       const parsed = VastOffer.safeParse(item);
-      if (parsed.success) offers.push(toOffer(parsed.data, query.machineType));
+      if (parsed.success) offers.push(toOffer(parsed.data, query.machineType, query.allocatedStorageGb));
     }
     // Vast silently drops filters it does not apply: check every one we care about ourselves.
     const kept = offers.filter((offer) => satisfies(offer, query));
@@ -247,6 +247,8 @@ export function buildSearchBody(query: OfferQuery): Record<string, unknown> {
   if (query.verifiedOnly) body.verified = { eq: true };
   if (query.minDiskGb !== undefined) body.disk_space = { gte: query.minDiskGb };
   if (query.offerId !== undefined && /^\d+$/.test(query.offerId)) body.id = { eq: Number(query.offerId) };
+  // Prices (dph_total, and the price filter) then include the disk that will really be rented.
+  if (query.allocatedStorageGb !== undefined) body.allocated_storage = query.allocatedStorageGb;
   const inet: Record<string, number> = {};
   if (query.minInetDownMbps !== undefined) inet.gte = query.minInetDownMbps;
   if (query.maxInetDownMbps !== undefined) inet.lt = query.maxInetDownMbps;
@@ -254,8 +256,9 @@ export function buildSearchBody(query: OfferQuery): Record<string, unknown> {
   return body;
 }
 
-function toOffer(raw: VastOffer, machineType: OfferQuery["machineType"]): Offer {
+function toOffer(raw: VastOffer, machineType: OfferQuery["machineType"], diskGb: number | undefined): Offer {
   const minBid = raw.min_bid ?? null;
+  const storage = raw.storage_cost ?? null;
   return {
     id: String(raw.ask_contract_id ?? raw.id),
     provider: "vast.ai",
@@ -268,14 +271,32 @@ function toOffer(raw: VastOffer, machineType: OfferQuery["machineType"]): Offer 
     diskGb: raw.disk_space ?? 0,
     inetDownMbps: raw.inet_down ?? 0,
     inetUpMbps: raw.inet_up ?? 0,
-    pricePerHour: machineType === "interruptible" && minBid !== null ? minBid : (raw.dph_total ?? 0),
+    pricePerHour: billedPrice(raw, machineType, diskGb),
     minBid,
+    storageCostPerGbMonth: storage,
+    pricedDiskGb: diskGb ?? null,
     geolocation: raw.geolocation ?? "",
     countryCode: countryOf(raw.geolocation),
     reliability: raw.reliability2 ?? raw.reliability ?? 0,
     verified: raw.verified ?? raw.verification === "verified",
     cudaVersion: raw.cuda_max_good === null || raw.cuda_max_good === undefined ? null : String(raw.cuda_max_good),
   };
+}
+
+/**
+ * What the machine will bill per hour with `diskGb` of disk (vast-api.md §2: dph_total = dph_base
+ * + GB × storage_cost ÷ 720; for bids the compute part is min_bid). Computed from the parts when
+ * the market gives them, so the price holds even if the market ignored `allocated_storage`.
+ */
+function billedPrice(raw: VastOffer, machineType: OfferQuery["machineType"], diskGb: number | undefined): number {
+  const base = raw.dph_base ?? null;
+  const storage = raw.storage_cost ?? null;
+  const bid = machineType === "interruptible" ? (raw.min_bid ?? null) : null;
+  const compute = bid ?? base;
+  if (diskGb !== undefined && compute !== null && storage !== null)
+    return Math.round((compute + (diskGb * storage) / 720) * 1_000_000) / 1_000_000;
+  if (bid !== null) return bid;
+  return raw.dph_total ?? 0;
 }
 
 /** Our own check of each filter, because the marketplace may ignore some. */

@@ -20,6 +20,8 @@ export const VastOffer = z.looseObject({
   inet_down: num,
   inet_up: num,
   dph_total: num,
+  dph_base: num.optional(),
+  storage_cost: num.optional().describe("$ per GB per month"),
   min_bid: num.optional(),
   geolocation: str.optional(),
   reliability2: num.optional(),

@@ -21,6 +21,7 @@ const ALIASES: Record<string, string> = {
   speed: "speed",
   disk: "min_disk",
   min_disk: "min_disk",
+  disk_size: "disk_size",
   preset: "preset",
   order: "order",
   limit: "limit",
@@ -37,6 +38,7 @@ interface Flags {
   type?: string;
   speed?: string;
   minDisk?: string;
+  diskSize?: string;
   preset?: string;
   order?: string;
   limit?: string;
@@ -57,9 +59,10 @@ export function registerInstanceOffers(instance: Command, cli: CliRuntime): void
     .option("--type <type>", "on-demand | interruptible (spot)")
     .option("--speed <tier>", "slow | medium | fast | ultra (download bandwidth)")
     .option("--min-disk <gb>")
+    .option("--disk-size <gb>", "the disk you will rent: prices include it (default 50, like instance create)")
     .option("--preset <name>", "test")
     .option("--order <order>", "price | score")
-    .option("--limit <n>", "at most this many", "20")
+    .option("--limit <n>", "at most this many (default 20); limit=N works too")
     .action(
       cli.action(async (filters: string[], flags: Flags) => {
         const query = merge(parseKeyValues(filters, ALIASES), {
@@ -73,6 +76,7 @@ export function registerInstanceOffers(instance: Command, cli: CliRuntime): void
           machine_type: flags.type,
           speed: flags.speed,
           min_disk: flags.minDisk,
+          disk_size: flags.diskSize,
           preset: flags.preset,
           order: flags.order,
           limit: flags.limit,
@@ -81,16 +85,29 @@ export function registerInstanceOffers(instance: Command, cli: CliRuntime): void
         const result = await (await cli.client()).call("listOffers", { query: query });
         cli.print(result, () => {
           const banner = result.market.simulated ? `[${result.market.note}]\n` : "";
-          if (result.offers.length === 0) return `${banner}No offers match. Loosen the filters (price, region, gpu).`;
+          if (result.offers.length === 0)
+            return `${banner}${capitalised(result.empty_reason ?? "no offers match; loosen the filters (price, region, gpu)")}.`;
           return (
             banner +
             formatTable(
-              ["offer", "gpu", "vram", "$/h", "where", "reliab.", "down Mb/s", "disk GB", "verified"],
+              [
+                "offer",
+                "gpu",
+                "vram",
+                "$/h",
+                "storage $/GB-mo",
+                "where",
+                "reliab.",
+                "down Mb/s",
+                "disk GB",
+                "verified",
+              ],
               result.offers.map((o) => [
                 o.id,
                 o.num_gpus > 1 ? `${o.num_gpus}x ${o.gpu_name}` : o.gpu_name,
                 `${o.gpu_ram} GB`,
                 o.dph_total.toFixed(3),
+                o.storage_cost === null ? "?" : o.storage_cost.toFixed(3),
                 o.geolocation,
                 o.reliability.toFixed(3),
                 Math.round(o.inet_down),
@@ -98,9 +115,24 @@ export function registerInstanceOffers(instance: Command, cli: CliRuntime): void
                 o.verified ? "yes" : "no",
               ]),
             ) +
-            `\n\nRent one with: dumont instance create <offer>`
+            `\n\n${pricedFor(result.offers[0]?.priced_disk_gb ?? null)}\nRent one with: dumont instance create <offer>${diskFlag(result.offers[0]?.priced_disk_gb ?? null)}`
           );
         });
       }),
     );
+}
+
+/** Says what the $/h column includes, so it matches what the machine will bill. */
+function pricedFor(diskGb: number | null): string {
+  return diskGb === null
+    ? "$/h includes the marketplace's default disk; storage for a larger disk is billed on top (storage $/GB-mo ÷ 720 per GB-hour)."
+    : `$/h is what the machine bills: compute + storage for a ${diskGb} GB disk (change with disk_size=<GB>).`;
+}
+
+function diskFlag(diskGb: number | null): string {
+  return diskGb === null ? "" : ` --disk ${diskGb}`;
+}
+
+function capitalised(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

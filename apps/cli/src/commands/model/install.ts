@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { CliError, type CliRuntime } from "../../cli-runtime";
+import { SIMULATED_BANNER } from "../../money";
 
 export function registerModelInstall(model: Command, cli: CliRuntime): void {
   model
@@ -24,7 +25,12 @@ export function registerModelInstall(model: Command, cli: CliRuntime): void {
           );
         }
         cli.print(result, () =>
-          [result.output.trim(), "", `${name} is ready on ${instanceId} (${result.duration_seconds} s).`].join("\n"),
+          [
+            result.output.trim(),
+            "",
+            `${name} is ready on ${instanceId} (${result.duration_seconds} s).`,
+            ...(result.simulated ? [`[${SIMULATED_BANNER}]`] : []),
+          ].join("\n"),
         );
       }),
     );

@@ -1,4 +1,5 @@
 import { formatTable } from "../../output";
+import { SIMULATED_BANNER, duration, perHour, usd } from "../../money";
 
 export interface DeploymentLike {
   id: string;
@@ -14,31 +15,37 @@ export interface DeploymentLike {
     dph_total: number;
     status: string;
     error: string | null;
+    seconds: number | null;
+    cost_usd: number;
   }[];
   winner_instance_id: string | null;
   ssh_command: string | null;
   time_to_ready_seconds: number | null;
   error: string | null;
   simulated: boolean;
+  total_cost_usd: number;
 }
 
 export const FINAL_STATUSES = ["completed", "failed", "cancelled"];
 
 export function deploymentSummary(d: DeploymentLike): string {
   const lines = [
-    `${d.id}: ${d.status} (${d.strategy}${d.simulated ? ", SIMULATED market" : ""}) — batch ${d.progress.batch}, offers ${d.progress.offers_found}, tried ${d.progress.tried}, rented ${d.progress.created}, destroyed ${d.progress.destroyed}`,
+    ...(d.simulated ? [`[${SIMULATED_BANNER}]`] : []),
+    `${d.id}: ${d.status} (${d.strategy}${d.simulated ? ", SIMULATED market" : ""}) — batch ${d.progress.batch}, offers ${d.progress.offers_found}, tried ${d.progress.tried}, rented ${d.progress.created}, destroyed ${d.progress.destroyed}, cost ${usd(d.total_cost_usd)}`,
   ];
   if (d.candidates.length > 0) {
     lines.push(
       formatTable(
-        ["candidate", "batch", "gpu", "$/h", "host", "state", "note"],
+        ["candidate", "batch", "gpu", "$/h", "host", "state", "billed", "cost", "note"],
         d.candidates.map((c) => [
           c.instance_id,
           c.batch,
           c.gpu_name,
-          c.dph_total.toFixed(3),
+          perHour(c.dph_total),
           c.host_id,
           c.instance_id === d.winner_instance_id ? `${c.status} ★ winner` : c.status,
+          duration(c.seconds),
+          c.seconds === null ? "—" : usd(c.cost_usd),
           c.error?.slice(0, 60),
         ]),
       ),
