@@ -5,8 +5,8 @@
 set -euo pipefail
 
 # rsync + openssh-client: every transfer to and from a machine; openssh-sftp-server: the simulated
-# market's SFTP; bubblewrap: the simulated market's sandbox.
-PACKAGES=(rsync openssh-client openssh-sftp-server bubblewrap)
+# market's SFTP; bubblewrap: the simulated market's sandbox; iproute2: each simulated machine's network.
+PACKAGES=(rsync openssh-client openssh-sftp-server bubblewrap iproute2)
 
 command -v dpkg >/dev/null 2>&1 || exit 0 # not Debian: the operator provides these themselves
 missing=()

@@ -23,6 +23,7 @@ async function main(): Promise<void> {
       "data-dir": { type: "string" },
       machines: { type: "string", default: "300" },
       credit: { type: "string", default: "100" },
+      "network-pool": { type: "string" },
       "log-level": { type: "string", default: "info" },
     },
   });
@@ -40,12 +41,14 @@ async function main(): Promise<void> {
     dataDir,
     machines: Number(values.machines),
     credit: Number(values.credit),
+    networkPool: values["network-pool"],
     logger,
   });
   process.stdout.write(
     `Simulated Vast.ai marketplace (not real GPUs) at ${market.url}\n` +
       `  profile ${profile}, seed ${values.seed}, time scale ${values["time-scale"]}, data in ${dataDir}\n` +
       (values["api-key"] ? "" : `  API key: ${market.apiKey}\n`) +
+      `  machines reach this host at ${market.machineHostAddress} (dumont-host), and nothing on its 127.0.0.1\n` +
       `  try: curl -s -X POST ${market.url}/api/v0/bundles/ -d '{"limit":3}'\n`,
   );
   const stop = () => {

@@ -58,15 +58,22 @@ export class BubblewrapSandbox {
   private exited: Promise<void>;
   private dead = false;
 
+  private readonly bwrap: ChildProcess;
+  /** Host pid of the sandbox's PID 1. */
+  readonly initPid: number;
+  /** Open fds of the sandbox's namespaces, in `SANDBOX_NAMESPACES` order. */
+  private readonly namespaceFds: readonly number[];
+  private readonly network: MachineNetwork;
+
   private constructor(
-    private readonly bwrap: ChildProcess,
-    /** Host pid of the sandbox's PID 1. */
-    readonly initPid: number,
-    /** Open fds of the sandbox's namespaces, in `SANDBOX_NAMESPACES` order. */
-    private readonly namespaceFds: readonly number[],
-    private readonly network: MachineNetwork,
+    started: { bwrap: ChildProcess; initPid: number; namespaceFds: readonly number[]; network: MachineNetwork },
     private readonly logger: Logger,
   ) {
+    const { bwrap, initPid, namespaceFds, network } = started;
+    this.bwrap = bwrap;
+    this.initPid = initPid;
+    this.namespaceFds = namespaceFds;
+    this.network = network;
     const processExited = new Promise<void>((resolve) => {
       if (bwrap.exitCode !== null || bwrap.signalCode !== null) resolve();
       else bwrap.once("exit", () => resolve());
@@ -135,7 +142,7 @@ export class BubblewrapSandbox {
     installExitHook();
     liveInits.add(initPid);
     logger.debug({ initPid, uid, dir, address: network.address }, "sandbox started");
-    return new BubblewrapSandbox(bwrap, initPid, namespaceFds, network, logger);
+    return new BubblewrapSandbox({ bwrap, initPid, namespaceFds, network }, logger);
   }
 
   get alive(): boolean {

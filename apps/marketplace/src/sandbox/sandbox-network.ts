@@ -425,7 +425,7 @@ function parseIp(text: string): number {
   const parts = text.split(".").map(Number);
   if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255))
     throw new RangeError(`not an IPv4 address: ${text}`);
-  return (((parts[0]! << 24) >>> 0) + (parts[1]! << 16) + (parts[2]! << 8) + parts[3]!) >>> 0;
+  return parts.reduce((value, part) => value * 256 + part, 0);
 }
 
 function formatIp(n: number): string {

@@ -117,7 +117,7 @@ function handleClient(client: Connection, options: InstanceSshOptions): void {
       handleSession(accept(), options);
     });
     client.on("tcpip", (accept, reject, info) => {
-      forwardInSandbox(options.sandbox, { host: info.destIP, port: info.destPort }, accept, reject, options.logger);
+      forwardInSandbox(options.sandbox, { host: info.destIP, port: info.destPort }, { accept, reject }, options.logger);
     });
   });
 }

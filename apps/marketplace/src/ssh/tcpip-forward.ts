@@ -37,10 +37,10 @@ const RELAY = [
 export function forwardInSandbox(
   sandbox: BubblewrapSandbox,
   destination: { host: string; port: number },
-  accept: () => ServerChannel,
-  reject: () => void,
+  answer: { accept: () => ServerChannel; reject: () => void },
   logger: Logger,
 ): void {
+  const { accept, reject } = answer;
   const child = sandbox.spawn(["perl", "-e", RELAY, "--", destination.host, String(destination.port)], {
     PATH: SYSTEM_PATH,
   });
