@@ -18,7 +18,7 @@ import type { InstanceService } from "../instances/instance-service";
 import type { SshKeyService } from "../account/ssh-key-service";
 import type { WizardService } from "../wizard/wizard-service";
 import type { SecretBox } from "../security/secret-box";
-import { buildJobFiles } from "./job-script";
+import { SETUP_STEPS, buildJobFiles, type SetupStep } from "./job-script";
 import { JobRemote, LOG_CHUNK_BYTES } from "./job-remote";
 import { newId } from "../security/tokens";
 import { openEnv } from "../security/sealed-env";
@@ -263,11 +263,16 @@ export class JobController implements Controller<JobRow, JobStatus> {
   private async collect(row: JobRow, spec: JobSpec, ctx: Ctx): Promise<ReconcileResult> {
     const instance = row.instance_id ? await this.options.instanceRows.findById(row.instance_id) : undefined;
     let error: string | null = row.error;
+    let setupStep: SetupStep | null = null;
+    let inSetup = false;
     if (instance?.ssh_host && instance.ssh_port) {
       const { remote, transfer } = await this.connect(instance);
       try {
         const rest = await remote.state(row.log_offset);
         if (rest.logChunk.length > 0) this.jobLog(row.id).append(rest.logChunk);
+        // The supervisor never left setup: the user's command did not run, so say which step failed.
+        inSetup = rest.phase === "setup";
+        setupStep = rest.setupStep;
       } catch (cause) {
         ctx.log.info({ err: cause }, "could not read the end of the log");
       }
@@ -286,7 +291,10 @@ export class JobController implements Controller<JobRow, JobStatus> {
       error ??= "the machine was gone before outputs could be collected";
     }
     const succeeded = row.exit_code === 0 && error === null;
-    const reason = succeeded ? "command succeeded" : (error ?? `command exited with code ${row.exit_code ?? "?"}`);
+    const exited = inSetup
+      ? `setup failed: ${setupStep ? SETUP_STEPS[setupStep] : "a setup step"}, exit code ${row.exit_code ?? "?"}`
+      : `command exited with code ${row.exit_code ?? "?"}`;
+    const reason = succeeded ? "command succeeded" : (error ?? exited);
     await this.stop(ctx, succeeded ? "completed" : "failed", reason, succeeded ? null : reason);
     return { requeueInMs: 0 };
   }

@@ -1,9 +1,11 @@
 import { parseExitCode, untrustedText } from "@dumont/core";
 import { shellQuote, sshExec, type SshEndpoint } from "@dumont/providers";
-import { JOB_DIR, START_SUPERVISOR, type JobFile } from "./job-script";
+import { JOB_DIR, SETUP_STEPS, START_SUPERVISOR, type JobFile, type SetupStep } from "./job-script";
 
 export interface JobRemoteState {
   phase: "setup" | "run" | "none";
+  /** The setup step running (or the one that failed), when the supervisor named one. */
+  setupStep: SetupStep | null;
   /** The command's exit code once it has one; `invalid` when the machine wrote something else there. */
   exit: { code: number } | { invalid: string } | null;
   /** New log bytes since the offset asked for (raw bytes: the log is the user's, not text we trust). */
@@ -72,6 +74,9 @@ export class JobRemote {
       const code = parseExitCode(exit);
       parsedExit = code.ok ? { code: code.value } : { invalid: untrustedText(code.problem, 200) };
     }
-    return { phase: phase === "setup" || phase === "run" ? phase : "none", exit: parsedExit, logChunk };
+    // `setup:<step>` while a setup step runs (the supervisor names it so a failure can say which).
+    const [word = "none", step = ""] = phase.split(":", 2);
+    const setupStep = word === "setup" && Object.hasOwn(SETUP_STEPS, step) ? (step as SetupStep) : null;
+    return { phase: word === "setup" || word === "run" ? word : "none", setupStep, exit: parsedExit, logChunk };
   }
 }

@@ -17,6 +17,16 @@ export interface JobScriptInput {
   numGpus: number;
 }
 
+/** The setup steps a supervisor names in its phase file (`setup:<step>`), as a failure reason reads them. */
+export const SETUP_STEPS = {
+  clone: "cloning the repository",
+  download: "downloading from the Hugging Face Hub",
+  requirements: "pip install -r requirements.txt",
+  pip: "installing the pip packages",
+  script: "the setup script",
+} as const;
+export type SetupStep = keyof typeof SETUP_STEPS;
+
 /** A file to write on the machine before the supervisor starts. */
 export interface JobFile {
   name: string;
@@ -38,12 +48,15 @@ export function buildJobFiles(input: JobScriptInput): JobFile[] {
     .join("\n");
 
   const fetch: string[] = [];
+  // Each setup step names itself in the phase file first, so a failure says which step it was.
+  const step = (name: SetupStep) => fetch.push(`echo setup:${name} > "$DUMONT_JOB/phase"`);
   let workdir = "/workspace";
   switch (input.source) {
     case "command":
       break;
     case "git": {
       const branch = input.gitBranch ? `--branch ${shellQuote(input.gitBranch)} ` : "";
+      step("clone");
       fetch.push('echo "[dumont] cloning the repository"');
       // The API admits only these transports; git enforces it too (submodules included).
       fetch.push("export GIT_ALLOW_PROTOCOL=https:http:ssh:git");
@@ -52,6 +65,7 @@ export function buildJobFiles(input: JobScriptInput): JobFile[] {
       fetch.push(
         `rm -rf /workspace/repo && (git clone --depth 1 ${branch}-- ${url} /workspace/repo || (rm -rf /workspace/repo && git clone ${branch}-- ${url} /workspace/repo))`,
       );
+      step("requirements");
       fetch.push(
         "if [ -f /workspace/repo/requirements.txt ]; then pip install -r /workspace/repo/requirements.txt; fi",
       );
@@ -59,10 +73,12 @@ export function buildJobFiles(input: JobScriptInput): JobFile[] {
       break;
     }
     case "huggingface":
+      step("download");
       fetch.push('echo "[dumont] downloading from the Hugging Face Hub"');
       fetch.push(
         `python3 "$DUMONT_JOB/hf_download.py" ${shellQuote(input.hfRepo ?? "")} ${shellQuote(input.hfRevision ?? "main")} /workspace/model`,
       );
+      step("requirements");
       fetch.push(
         "if [ -f /workspace/model/requirements.txt ]; then pip install -r /workspace/model/requirements.txt; fi",
       );
@@ -70,10 +86,12 @@ export function buildJobFiles(input: JobScriptInput): JobFile[] {
       break;
   }
   if (input.pipPackages.length > 0) {
+    step("pip");
     fetch.push('echo "[dumont] installing pip packages"');
     fetch.push(`pip install -- ${input.pipPackages.map(shellQuote).join(" ")}`);
   }
   if (input.setupScript) {
+    step("script");
     fetch.push('echo "[dumont] running the setup script"');
     fetch.push(`(cd ${shellQuote(workdir)} && sh "$DUMONT_JOB/setup.sh")`);
   }

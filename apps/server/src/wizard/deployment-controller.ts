@@ -351,9 +351,12 @@ export function parseConfig(row: DeploymentRow): DeployConfig {
   return StoredDeployConfig.parse(JSON.parse(row.config));
 }
 
+type DefaultedField = "speed" | "max_price" | "min_disk" | "region" | "num_gpus";
+
 /** The search fields a deployment left at the wizard's defaults, so an empty search names them as such. */
-function defaultedFields(config: DeployConfig): ("speed" | "max_price" | "min_disk" | "region")[] {
-  const fields: ("speed" | "max_price" | "min_disk" | "region")[] = [];
+function defaultedFields(config: DeployConfig): DefaultedField[] {
+  const fields: DefaultedField[] = [];
+  if (config.num_gpus === 1) fields.push("num_gpus");
   if (config.speed === WIZARD_DEFAULTS.speed) fields.push("speed");
   if (config.max_price === WIZARD_DEFAULTS.maxPrice) fields.push("max_price");
   if (config.disk_size === WIZARD_DEFAULTS.diskGb) fields.push("min_disk");
