@@ -18,6 +18,7 @@ import { registerInstanceList } from "./commands/instance/list";
 import { registerInstanceGet } from "./commands/instance/get";
 import { registerInstanceLifecycle } from "./commands/instance/lifecycle";
 import { registerInstanceSsh } from "./commands/instance/ssh";
+import { registerInstanceCopy } from "./commands/instance/copy";
 import { registerSshKeyAdd } from "./commands/ssh-key/add";
 import { registerSshKeyList } from "./commands/ssh-key/list";
 import { registerSshKeyRemove } from "./commands/ssh-key/remove";
@@ -85,6 +86,7 @@ export function buildProgram(): Command {
   registerInstanceLifecycle(instance, cli, "resume");
   registerInstanceLifecycle(instance, cli, "delete");
   registerInstanceSsh(instance, cli);
+  registerInstanceCopy(instance, cli);
 
   const sshKey = program.command("ssh-key").description("your public keys for SSH access to machines");
   registerSshKeyAdd(sshKey, cli);

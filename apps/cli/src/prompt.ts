@@ -42,3 +42,17 @@ export async function promptSecret(question: string): Promise<string> {
     input.on("data", onData);
   });
 }
+
+/**
+ * Asks a yes/no question on the terminal (stderr, so stdout stays the answer); true only for
+ * y or yes. Callers ask only when stdin is a terminal: a script decides with a flag instead.
+ */
+export async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  try {
+    const answer = await new Promise<string>((resolve) => rl.question(`${question} [y/N] `, resolve));
+    return /^(y|yes)$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}

@@ -53,7 +53,14 @@ describe("dumont instance … against the embedded marketplace", () => {
     expect(offers.length).toBeGreaterThan(0);
     expect(offers.every((o) => o.dph_total < 0.1)).toBe(true);
 
-    const created = await json<{ id: string }>(["instance", "create", offers[0]?.id ?? "", "--disk", "10"]);
+    const created = await json<{ id: string }>([
+      "instance",
+      "create",
+      offers[0]?.id ?? "",
+      "--disk",
+      "10",
+      "--no-ssh-key-check",
+    ]);
     const running = await waitStatus(created.id, "running");
     expect(running).toMatchObject({ status: "running" });
     const details = await run(["instance", "get", created.id]);
@@ -96,7 +103,17 @@ describe("dumont instance … against the embedded marketplace", () => {
   });
 
   it("deploys with the wizard, showing the race, and ends with the SSH command", async () => {
-    const result = await run(["wizard", "deploy", "speed=any", "price=3", "--disk", "10", "--batch-timeout", "3"]);
+    const result = await run([
+      "wizard",
+      "deploy",
+      "speed=any",
+      "price=3",
+      "--disk",
+      "10",
+      "--batch-timeout",
+      "3",
+      "--no-ssh-key-check",
+    ]);
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/Deployment dep_\w+ started \(race\)/);

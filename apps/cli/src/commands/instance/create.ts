@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from "commander";
 import type { CliRuntime } from "../../cli-runtime";
+import { ensureAccountSshKey } from "../../ssh/ssh-key-check";
 import { instanceDetails } from "./instance-view";
 
 function positiveNumber(value: string): number {
@@ -19,11 +20,20 @@ export function registerInstanceCreate(instance: Command, cli: CliRuntime): void
     .option("--bid <usd>", "bid in $/h: rent as interruptible (spot)", positiveNumber)
     .option("--env <KEY=VALUE...>", "environment variables")
     .option("--onstart <script>", "shell run when the machine starts")
+    .option("--no-ssh-key-check", "rent even with no SSH key on your account (for scripts that never log in)")
     .action(
       cli.action(
         async (
           offerId: string,
-          o: { image?: string; disk?: number; label?: string; bid?: number; env?: string[]; onstart?: string },
+          o: {
+            image?: string;
+            disk?: number;
+            label?: string;
+            bid?: number;
+            env?: string[];
+            onstart?: string;
+            sshKeyCheck?: boolean;
+          },
         ) => {
           const env = Object.fromEntries(
             (o.env ?? []).map((pair) => {
@@ -31,9 +41,10 @@ export function registerInstanceCreate(instance: Command, cli: CliRuntime): void
               return eq > 0 ? [pair.slice(0, eq), pair.slice(eq + 1)] : [pair, ""];
             }),
           );
-          const created = await (
-            await cli.client()
-          ).call("createInstance", {
+          const client = await cli.client();
+          // Before renting: a machine no key of yours opens would be money for nothing.
+          await ensureAccountSshKey(cli, client, o.sshKeyCheck !== false);
+          const created = await client.call("createInstance", {
             body: {
               offer_id: offerId,
               image: o.image,

@@ -1,32 +1,28 @@
-import { spawn } from "node:child_process";
 import type { Command } from "commander";
-import { CliError, type CliRuntime } from "../../cli-runtime";
+import type { CliRuntime } from "../../cli-runtime";
+import { currentEndpoint, identityFor, runSystemTool, sshOptions } from "../../ssh/machine-ssh";
 
 export function registerInstanceSsh(instance: Command, cli: CliRuntime): void {
   instance
     .command("ssh")
-    .description("open an SSH session with the system's ssh (uses your keys; add them with `dumont ssh-key add`)")
+    .description(
+      "log in with the system's ssh (follows the current port; host keys kept in the dumont config directory)",
+    )
     .argument("<id>")
-    .argument("[command...]", "run this instead of a shell (after --)")
+    .argument("[command...]", "run this instead of a shell (after --); exits with its exit code")
+    .option("-i, --identity <file>", "private key (default: the one in ~/.ssh whose public half is on your account)")
     .action(
-      cli.action(async (id: string, command: string[]) => {
-        const found = await (await cli.client()).call("getInstance", { params: { id } });
-        if (found.status !== "running" || !found.ssh_host || !found.ssh_port) {
-          throw new CliError(
-            `instance ${id} is ${found.status}, not running`,
-            "Wait for it, or resume it with `dumont instance resume`.",
-          );
-        }
-        const args = [
+      cli.action(async (id: string, command: string[], o: { identity?: string }) => {
+        const client = await cli.client();
+        const endpoint = await currentEndpoint(client, id);
+        const identity = await identityFor(client, o.identity);
+        const code = await runSystemTool("ssh", [
+          ...sshOptions(endpoint, identity),
           "-p",
-          String(found.ssh_port),
-          "-o",
-          "StrictHostKeyChecking=accept-new",
-          `root@${found.ssh_host}`,
-          ...command,
-        ];
-        const child = spawn("ssh", args, { stdio: "inherit" });
-        const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? 1)));
+          String(endpoint.port),
+          `root@${endpoint.host}`,
+          ...(command.length > 0 ? ["--", ...command] : []),
+        ]);
         process.exit(code);
       }),
     );

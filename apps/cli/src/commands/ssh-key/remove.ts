@@ -4,7 +4,7 @@ import type { CliRuntime } from "../../cli-runtime";
 export function registerSshKeyRemove(sshKey: Command, cli: CliRuntime): void {
   sshKey
     .command("remove")
-    .description("remove a public key (machines already running keep it)")
+    .description("remove a public key (detached from your running machines too)")
     .argument("<id>")
     .action(
       cli.action(async (id: string) => {

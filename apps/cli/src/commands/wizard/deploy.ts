@@ -2,6 +2,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
 import { CliError, type CliRuntime } from "../../cli-runtime";
 import { merge, parseKeyValues } from "../../key-values";
+import { withSshKey } from "../../ssh/printed-ssh-command";
+import { ensureAccountSshKey } from "../../ssh/ssh-key-check";
 import { FINAL_STATUSES, deploymentSummary, type DeploymentLike } from "./deployment-view";
 
 const ALIASES: Record<string, string> = {
@@ -47,6 +49,7 @@ interface Flags {
   maxBatches?: string;
   batchTimeout?: string;
   detach?: boolean;
+  sshKeyCheck?: boolean;
 }
 
 /** `dumont wizard deploy [gpu] [speed=fast] [price=2.0] [region=global] [type=on-demand|spot]`. */
@@ -69,6 +72,7 @@ export function registerWizardDeploy(wizard: Command, cli: CliRuntime): void {
     .option("--max-batches <n>")
     .option("--batch-timeout <s>", "seconds before the next batch joins the race")
     .option("--detach", "start it and return at once")
+    .option("--no-ssh-key-check", "rent even with no SSH key on your account (for scripts that never log in)")
     .action(
       cli.action(async (args: string[], flags: Flags) => {
         const positional = args.filter((a) => !a.includes("="));
@@ -101,6 +105,7 @@ export function registerWizardDeploy(wizard: Command, cli: CliRuntime): void {
           } else body[key] = value;
         }
         const client = await cli.client();
+        const keys = await ensureAccountSshKey(cli, client, flags.sshKeyCheck !== false);
         let deployment: DeploymentLike = await client.call("wizardDeploy", { body: body });
         if (flags.detach || cli.options.json) {
           if (!flags.detach) deployment = await follow(cli, deployment.id, () => undefined);
@@ -112,7 +117,7 @@ export function registerWizardDeploy(wizard: Command, cli: CliRuntime): void {
           `Deployment ${deployment.id} started (${deployment.strategy}). Ctrl-C leaves it running; cancel with \`dumont wizard cancel ${deployment.id}\`.\n`,
         );
         deployment = await follow(cli, deployment.id, (line) => process.stdout.write(`${line}\n`));
-        process.stdout.write(`\n${deploymentSummary(deployment)}\n`);
+        process.stdout.write(`\n${withSshKey(deployment, keys, deploymentSummary)}\n`);
         if (deployment.status !== "completed") process.exitCode = 1;
       }),
     );
