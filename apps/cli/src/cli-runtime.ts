@@ -1,6 +1,8 @@
 import type { Command } from "commander";
 import type { DumontClient } from "@dumont/api-client";
 import { readConfig, updateProfile, type ServerProfile } from "./config-store";
+import { EventWaker } from "./event-waker";
+import { Progress } from "./progress";
 
 export const DEFAULT_API_URL = "http://127.0.0.1:8766";
 
@@ -8,6 +10,12 @@ export interface GlobalOptions {
   apiUrl: string;
   json: boolean;
 }
+
+/**
+ * Error codes that mean the command line was wrong (exit 2), not that the operation failed (1):
+ * the CLI's own USAGE, commander's parse errors, and a value the server refused as invalid.
+ */
+const USAGE_CODES = new Set(["USAGE", "VALIDATION_FAILED"]);
 
 /** A failure the CLI explains itself (not from the API): what happened, and how to fix it. */
 export class CliError extends Error {
@@ -44,10 +52,24 @@ export class CliRuntime {
   }
 
   /** DUMONT_TOKEN (an API key, for scripts) wins over the saved login. */
+  token(): string | undefined {
+    return process.env.DUMONT_TOKEN || this.profile().token;
+  }
+
   async client(options: { anonymous?: boolean; timeoutMs?: number } = {}): Promise<DumontClient> {
     const { DumontClient } = await import("@dumont/api-client");
-    const token = options.anonymous ? undefined : process.env.DUMONT_TOKEN || this.profile().token;
+    const token = options.anonymous ? undefined : this.token();
     return new DumontClient({ baseUrl: this.options.apiUrl, token, timeoutMs: options.timeoutMs });
+  }
+
+  /** Wakes a wait loop on each transition of `resourceId` (the server's event stream). Close it after. */
+  waker(resourceId: string): EventWaker {
+    return new EventWaker(this.options.apiUrl, this.token(), resourceId);
+  }
+
+  /** Progress for a long wait: on stderr, silent with --json (stdout is then the one JSON answer). */
+  progress(): Progress {
+    return new Progress(!this.options.json);
   }
 
   /** Prints `human()` normally, or `data` as JSON with --json. */
@@ -88,6 +110,6 @@ export class CliRuntime {
       process.stderr.write(lines.join("\n") + "\n");
     }
     // A command line the CLI could not make sense of is a usage error (2), like commander's own.
-    process.exit(code === "USAGE" ? 2 : 1);
+    process.exit(USAGE_CODES.has(code) ? 2 : 1);
   }
 }

@@ -44,17 +44,23 @@ import { registerWizardCancel } from "./commands/wizard/cancel";
 import { registerAdminCreate } from "./commands/admin/create";
 import { registerAdminInvite } from "./commands/admin/invite";
 import { registerAdminUser } from "./commands/admin/user";
+import { registerCompletion } from "./commands/completion";
 
 declare const __DUMONT_VERSION__: string | undefined;
 
-/** Builds the command tree: `dumont <noun> <verb>`, one file per command. */
-export function buildProgram(): Command {
+/**
+ * Builds the command tree: `dumont <noun> <verb>`, one file per command. With `json`, commander's
+ * own messages are kept off stderr: `main` prints the parse error as the one JSON answer instead.
+ */
+export function buildProgram(options: { json?: boolean } = {}): Command {
+  const quiet = { writeErr: () => undefined, outputError: () => undefined };
   const program = new Command("dumont")
     .description("Dumont Cloud: rent GPUs on marketplaces and run your work on them")
     .version(typeof __DUMONT_VERSION__ === "string" ? __DUMONT_VERSION__ : "dev")
     .option("--api-url <url>", "Dumont server URL (env DUMONT_API_URL, default http://127.0.0.1:8766)")
     .option("--json", "machine-readable output (errors too)")
     .showHelpAfterError("(run with --help for usage)")
+    .configureOutput(options.json ? quiet : {})
     .exitOverride();
   const cli = new CliRuntime(program);
 
@@ -126,12 +132,26 @@ export function buildProgram(): Command {
   registerAdminCreate(admin, cli);
   registerAdminInvite(admin, cli);
   registerAdminUser(admin, cli);
+
+  registerCompletion(program, cli);
   return program;
 }
 
-/** Exit codes: 0 ok, 1 the operation failed, 2 the command line was wrong. */
+/** `--json` anywhere before `--`: known before commander has parsed anything (a parse error may stop it). */
+function wantsJson(argv: readonly string[]): boolean {
+  const args = argv.slice(2);
+  const end = args.indexOf("--");
+  return (end === -1 ? args : args.slice(0, end)).includes("--json");
+}
+
+/**
+ * Exit codes: 0 ok, 1 the operation failed, 2 the command line was wrong (commander's parse
+ * errors, a missing subcommand, the CLI's own USAGE errors). With --json every error, parse
+ * errors included, is one `{"error":{code,message,…}}` object on stdout.
+ */
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
+  const json = wantsJson(argv);
+  const program = buildProgram({ json });
   try {
     await program.parseAsync(argv);
   } catch (error) {
@@ -139,9 +159,23 @@ export async function main(argv: string[]): Promise<void> {
       const ok =
         error.code === "commander.helpDisplayed" ||
         error.code === "commander.version" ||
-        error.code === "commander.help";
-      process.exit(ok ? 0 : 2);
+        (error.code === "commander.help" && error.exitCode === 0);
+      if (ok) process.exit(0);
+      const message =
+        error.code === "commander.help"
+          ? "a command is needed here (see --help for the list)"
+          : error.message.replace(/^error: /, "");
+      if (json) printJsonError("USAGE", message, { commander_code: error.code }, "Run with --help for usage.");
+      process.exit(2);
+    }
+    if (json) {
+      printJsonError("CLI_ERROR", error instanceof Error ? error.message : String(error), {});
+      process.exit(1);
     }
     throw error;
   }
+}
+
+function printJsonError(code: string, message: string, details: Record<string, unknown>, hint?: string): void {
+  process.stdout.write(JSON.stringify({ error: { code, message, details, hint } }, null, 2) + "\n");
 }

@@ -73,7 +73,7 @@ describe("dumont instance … against the embedded marketplace", () => {
     await waitStatus(created.id, "paused");
     expect((await run(["instance", "resume", created.id])).code).toBe(0);
     await waitStatus(created.id, "running");
-    expect((await run(["instance", "delete", created.id])).code).toBe(0);
+    expect((await run(["instance", "delete", created.id, "--yes"])).code).toBe(0);
     await waitStatus(created.id, "destroyed");
     expect((await run(["instance", "list"])).stdout).not.toContain(created.id);
   });
@@ -114,15 +114,15 @@ describe("dumont instance … against the embedded marketplace", () => {
       "3",
       "--no-ssh-key-check",
     ]);
-    expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/Deployment dep_\w+ started \(race\)/);
-    expect(result.stdout).toMatch(/batch 1 .*: running/);
+    // Progress is on stderr (plain lines: not a terminal); stdout is the summary.
+    expect(result.stderr).toMatch(/Deployment dep_\w+ started \(race\)/);
+    expect(result.stderr).toMatch(/batch 1 .*: running/);
     expect(result.stdout).toMatch(/Ready in [\d.]+ s\. Connect:\s+ssh -p \d+ root@127\.0\.0\.1/);
-    const id = /Deployment (dep_\w+)/.exec(result.stdout)?.[1] ?? "";
+    const id = /Deployment (dep_\w+)/.exec(result.stderr)?.[1] ?? "";
     const status = await json<{ status: string; winner_instance_id: string }>(["wizard", "status", id]);
     expect(status.status).toBe("completed");
-    expect((await run(["instance", "delete", status.winner_instance_id])).code).toBe(0);
+    expect((await run(["instance", "delete", status.winner_instance_id, "--yes"])).code).toBe(0);
 
     const summary = await run(["history", "summary", "--hours", "1"]);
     expect(summary.stdout).toMatch(/attempts:\s+[1-9]/);

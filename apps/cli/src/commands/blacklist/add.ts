@@ -5,7 +5,7 @@ export function registerBlacklistAdd(blacklist: Command, cli: CliRuntime): void 
   blacklist
     .command("add")
     .description("blacklist a host for yourself (permanent unless --hours)")
-    .argument("<provider>", "e.g. vast.ai")
+    .argument("<provider>", "vast.ai (or vast)")
     .argument("<machine_id>", "the host's machine id (see `dumont instance offers`)")
     .argument("<reason>")
     .option("--hours <n>", "expire after this many hours", (v) => {
@@ -23,7 +23,7 @@ export function registerBlacklistAdd(blacklist: Command, cli: CliRuntime): void 
         cli.print(
           entry,
           () =>
-            `Blacklisted ${provider}/${machineId} ${entry.expires_at ? `until ${entry.expires_at}` : "permanently"}.`,
+            `Blacklisted ${entry.provider}/${entry.machine_id} ${entry.expires_at ? `until ${entry.expires_at}` : "permanently"}.`,
         );
       }),
     );

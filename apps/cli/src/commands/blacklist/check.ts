@@ -5,7 +5,7 @@ export function registerBlacklistCheck(blacklist: Command, cli: CliRuntime): voi
   blacklist
     .command("check")
     .description("is this host blacklisted for you?")
-    .argument("<provider>")
+    .argument("<provider>", "vast.ai (or vast)")
     .argument("<machine_id>")
     .action(
       cli.action(async (provider: string, machineId: string) => {
@@ -14,7 +14,7 @@ export function registerBlacklistCheck(blacklist: Command, cli: CliRuntime): voi
         ).call("checkBlacklist", { params: { provider, machine_id: machineId } });
         cli.print(result, () =>
           result.info
-            ? `${provider}/${machineId} is blacklisted: ${result.info.reason} (until ${result.info.expires_at ?? "forever"})`
+            ? `${result.info.provider}/${machineId} is blacklisted: ${result.info.reason} (until ${result.info.expires_at ?? "forever"})`
             : `${provider}/${machineId} is not blacklisted.`,
         );
       }),

@@ -7,7 +7,7 @@ export function registerBlacklistList(blacklist: Command, cli: CliRuntime): void
     .command("list")
     .description("blacklisted hosts (automatic ones and yours)")
     .option("--include-expired", "also expired and removed entries")
-    .option("--provider <provider>")
+    .option("--provider <provider>", "vast.ai (or vast)")
     .action(
       cli.action(async (o: { includeExpired?: boolean; provider?: string }) => {
         const { entries } = await (

@@ -5,7 +5,7 @@ export function registerBlacklistRemove(blacklist: Command, cli: CliRuntime): vo
   blacklist
     .command("remove")
     .description("take a host off your blacklist (your entries are removed; an automatic entry is hidden for you only)")
-    .argument("<provider>")
+    .argument("<provider>", "vast.ai (or vast)")
     .argument("<machine_id>")
     .option("--everyone", "operator only: end the host's automatic entries for every user")
     .action(

@@ -7,7 +7,7 @@ export function registerHistoryList(history: Command, cli: CliRuntime): void {
   history
     .command("list")
     .description("your recorded attempts, newest first (see `history stats` for every user's, per host)")
-    .option("--provider <provider>")
+    .option("--provider <provider>", "vast.ai (or vast)")
     .option("--machine <id>", "one host")
     .option("--hours <n>", "period", hours, 72)
     .option("--limit <n>", "at most", "100")

@@ -6,7 +6,7 @@ export function registerHistoryStats(history: Command, cli: CliRuntime): void {
   history
     .command("stats")
     .description("what we know of one host")
-    .argument("<provider>")
+    .argument("<provider>", "vast.ai (or vast)")
     .argument("<machine_id>")
     .action(
       cli.action(async (provider: string, machineId: string) => {

@@ -7,7 +7,7 @@ export function registerHistorySummary(history: Command, cli: CliRuntime): void 
   history
     .command("summary")
     .description("attempts, success rate and failure stages")
-    .option("--provider <provider>", "e.g. vast.ai")
+    .option("--provider <provider>", "vast.ai (or vast)")
     .option("--hours <n>", "period", hours, 24)
     .action(
       cli.action(async (o: { provider?: string; hours: number }) => {

@@ -1,7 +1,9 @@
 import { InvalidArgumentError, type Command } from "commander";
 import type { CliRuntime } from "../../cli-runtime";
+import { withSshKey } from "../../ssh/printed-ssh-command";
 import { ensureAccountSshKey } from "../../ssh/ssh-key-check";
 import { instanceDetails } from "./instance-view";
+import { seconds, waitForInstance } from "./instance-wait";
 
 function positiveNumber(value: string): number {
   const n = Number(value);
@@ -21,6 +23,8 @@ export function registerInstanceCreate(instance: Command, cli: CliRuntime): void
     .option("--env <KEY=VALUE...>", "environment variables")
     .option("--onstart <script>", "shell run when the machine starts")
     .option("--no-ssh-key-check", "rent even with no SSH key on your account (for scripts that never log in)")
+    .option("--wait", "wait until it is running, showing progress (exit 1 if it fails)")
+    .option("--timeout <s>", "give up waiting after this many seconds (with --wait)", seconds, 900)
     .action(
       cli.action(
         async (
@@ -32,6 +36,8 @@ export function registerInstanceCreate(instance: Command, cli: CliRuntime): void
             bid?: number;
             env?: string[];
             onstart?: string;
+            wait?: boolean;
+            timeout: number;
             sshKeyCheck?: boolean;
           },
         ) => {
@@ -43,7 +49,7 @@ export function registerInstanceCreate(instance: Command, cli: CliRuntime): void
           );
           const client = await cli.client();
           // Before renting: a machine no key of yours opens would be money for nothing.
-          await ensureAccountSshKey(cli, client, o.sshKeyCheck !== false);
+          const keys = await ensureAccountSshKey(cli, client, o.sshKeyCheck !== false);
           const created = await client.call("createInstance", {
             body: {
               offer_id: offerId,
@@ -55,6 +61,12 @@ export function registerInstanceCreate(instance: Command, cli: CliRuntime): void
               onstart: o.onstart,
             },
           });
+          if (o.wait) {
+            const { instance, reached } = await waitForInstance(cli, created.id, "running", o.timeout);
+            cli.print(instance, () => withSshKey(instance, keys, instanceDetails));
+            if (!reached) process.exitCode = 1;
+            return;
+          }
           cli.print(
             created,
             () => `${instanceDetails(created)}\n\nBooting. Follow it with: dumont instance get ${created.id}`,

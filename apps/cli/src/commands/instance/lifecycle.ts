@@ -1,28 +1,58 @@
 import type { Command } from "commander";
-import type { CliRuntime } from "../../cli-runtime";
+import { CliError, type CliRuntime } from "../../cli-runtime";
+import { confirm } from "../../prompt";
 import { instanceDetails } from "./instance-view";
+import { WAIT_TARGET, seconds, waitForInstance } from "./instance-wait";
 
 const ACTIONS = {
   pause: { route: "pauseInstance", description: "stop the machine, keeping its disk", done: "Pausing" },
   resume: { route: "resumeInstance", description: "start a paused machine again", done: "Resuming" },
   delete: {
     route: "deleteInstance",
-    description: "destroy the machine (confirmed with the marketplace)",
+    description: "destroy the machine and its disk (confirmed with the marketplace); asks first unless --yes",
     done: "Destroying",
   },
 } as const;
 
-/** `dumont instance pause|resume|delete <id>`: the same shape, one command each. */
+/**
+ * `dumont instance pause|resume|delete <id> [--wait]`: the same shape, one command each.
+ * `delete` destroys the disk too, so it asks on a terminal; anywhere else (a script, CI) it needs
+ * --yes, and without it refuses as a usage error (exit 2) rather than guessing.
+ */
 export function registerInstanceLifecycle(instance: Command, cli: CliRuntime, action: keyof typeof ACTIONS): void {
   const spec = ACTIONS[action];
-  instance
+  const command = instance
     .command(action)
     .description(spec.description)
     .argument("<id>")
-    .action(
-      cli.action(async (id: string) => {
-        const updated = await (await cli.client()).call(spec.route, { params: { id } });
+    .option("--wait", `wait until the machine is ${WAIT_TARGET[action]}, showing progress`)
+    .option("--timeout <s>", "give up waiting after this many seconds (with --wait)", seconds, 900);
+  if (action === "delete") command.option("-y, --yes", "destroy without asking");
+  command.action(
+    cli.action(async (id: string, o: { wait?: boolean; timeout: number; yes?: boolean }) => {
+      if (action === "delete" && !o.yes) {
+        if (!process.stdin.isTTY || cli.options.json)
+          throw new CliError(
+            `refusing to destroy ${id} without confirmation`,
+            `Add --yes to destroy it (and its disk) from a script: dumont instance delete ${id} --yes`,
+            "USAGE",
+          );
+        if (!(await confirm(`Destroy ${id} and its disk? This cannot be undone.`))) {
+          process.stderr.write("Not destroyed.\n");
+          process.exitCode = 1;
+          return;
+        }
+      }
+      const client = await cli.client();
+      const updated = await client.call(spec.route, { params: { id } });
+      if (!o.wait) {
         cli.print(updated, () => `${spec.done} ${id} (now ${updated.status}).\n\n${instanceDetails(updated)}`);
-      }),
-    );
+        return;
+      }
+      const target = WAIT_TARGET[action];
+      const { instance: final, reached } = await waitForInstance(cli, id, target, o.timeout);
+      cli.print(final, () => `${id} is ${final.status}.\n\n${instanceDetails(final)}`);
+      if (!reached) process.exitCode = 1;
+    }),
+  );
 }

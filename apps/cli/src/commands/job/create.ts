@@ -18,6 +18,17 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
+/** Flags only one source reads: given with another source they would be ignored, so they are refused. */
+const SOURCE_FLAGS = [
+  ["gitUrl", "--git-url", "git"],
+  ["gitBranch", "--git-branch", "git"],
+  ["hfRepo", "--hf-repo", "huggingface"],
+  ["hfRevision", "--hf-revision", "huggingface"],
+  ["hfToken", "--hf-token", "huggingface"],
+] as const;
+
+const SOURCES = ["command", "huggingface", "git"] as const;
+
 interface Flags {
   command?: string;
   source: string;
@@ -73,6 +84,16 @@ export function registerJobCreate(job: Command, cli: CliRuntime): void {
     .action(
       cli.action(async (name: string, f: Flags) => {
         if (!f.command) throw new CliError("--command is required", 'e.g. --command="python train.py"', "USAGE");
+        if (!(SOURCES as readonly string[]).includes(f.source))
+          throw new CliError(`--source must be ${SOURCES.join(", ")}; got "${f.source}"`, undefined, "USAGE");
+        for (const [key, flag, source] of SOURCE_FLAGS) {
+          if (f[key] !== undefined && f.source !== source)
+            throw new CliError(
+              `${flag} is only for --source=${source} (this job's source is ${f.source})`,
+              `Add --source=${source}, or drop ${flag}.`,
+              "USAGE",
+            );
+        }
         const env = Object.fromEntries(
           (f.env ?? []).map((pair) => {
             const eq = pair.indexOf("=");

@@ -1,9 +1,9 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
 import { CliError, type CliRuntime } from "../../cli-runtime";
 import { merge, parseKeyValues } from "../../key-values";
 import { withSshKey } from "../../ssh/printed-ssh-command";
 import { ensureAccountSshKey } from "../../ssh/ssh-key-check";
+import { money, type Progress } from "../../progress";
 import { FINAL_STATUSES, deploymentSummary, type DeploymentLike } from "./deployment-view";
 
 const ALIASES: Record<string, string> = {
@@ -22,6 +22,18 @@ const ALIASES: Record<string, string> = {
   strategy: "strategy",
   image: "image",
   bid: "bid_price",
+  bid_price: "bid_price",
+  batch_size: "batch_size",
+  max_batches: "max_batches",
+  batch_timeout: "batch_timeout_seconds",
+  batch_timeout_seconds: "batch_timeout_seconds",
+};
+
+/** Keys other commands take that mean something else here: said plainly instead of "unknown key". */
+const NOT_HERE: Record<string, string> = {
+  limit:
+    "wizard deploy has no limit=: it rents at most batch_size × max_batches machines (e.g. batch_size=3 max_batches=1); " +
+    "`dumont instance offers … limit=N` lists offers",
 };
 
 const NUMERIC = new Set([
@@ -76,10 +88,13 @@ export function registerWizardDeploy(wizard: Command, cli: CliRuntime): void {
     .action(
       cli.action(async (args: string[], flags: Flags) => {
         const positional = args.filter((a) => !a.includes("="));
-        const keyValues = parseKeyValues(
-          args.filter((a) => a.includes("=")),
-          ALIASES,
-        );
+        const keyValueArgs = args.filter((a) => a.includes("="));
+        for (const arg of keyValueArgs) {
+          const key = arg.slice(0, arg.indexOf("=")).trim().toLowerCase();
+          const explanation = NOT_HERE[key];
+          if (explanation) throw new CliError(`unknown key "${key}" for wizard deploy`, explanation, "USAGE");
+        }
+        const keyValues = parseKeyValues(keyValueArgs, ALIASES);
         const merged = merge(keyValues, {
           gpu_name: flags.gpu ?? (positional.length > 0 ? positional.join(" ").replace(/_/g, " ") : undefined),
           speed: flags.speed,
@@ -107,45 +122,85 @@ export function registerWizardDeploy(wizard: Command, cli: CliRuntime): void {
         const client = await cli.client();
         const keys = await ensureAccountSshKey(cli, client, flags.sshKeyCheck !== false);
         let deployment: DeploymentLike = await client.call("wizardDeploy", { body: body });
-        if (flags.detach || cli.options.json) {
-          if (!flags.detach) deployment = await follow(cli, deployment.id, () => undefined);
+        if (flags.detach) {
           cli.print(deployment, () => deploymentSummary(deployment));
-          if (deployment.status === "failed") process.exitCode = 1;
           return;
         }
-        process.stdout.write(
-          `Deployment ${deployment.id} started (${deployment.strategy}). Ctrl-C leaves it running; cancel with \`dumont wizard cancel ${deployment.id}\`.\n`,
+        // Progress goes to stderr (silent with --json); stdout is the summary (or the JSON) at the end.
+        const progress = cli.progress();
+        progress.note(
+          `Deployment ${deployment.id} started (${deployment.strategy}). Ctrl-C leaves it running; cancel with \`dumont wizard cancel ${deployment.id}\`.`,
         );
-        deployment = await follow(cli, deployment.id, (line) => process.stdout.write(`${line}\n`));
-        process.stdout.write(`\n${withSshKey(deployment, keys, deploymentSummary)}\n`);
+        deployment = await follow(cli, deployment.id, progress);
+        cli.print(deployment, () => withSshKey(deployment, keys, deploymentSummary));
         if (deployment.status !== "completed") process.exitCode = 1;
       }),
     );
 }
 
-/** Polls until the deployment ends, reporting each candidate's state changes as a line. */
-export async function follow(cli: CliRuntime, id: string, onLine: (line: string) => void): Promise<DeploymentLike> {
+/** What the CLI saw of one candidate: when it appeared and, once gone, when it went (for cost so far). */
+interface Seen {
+  status: string;
+  since: number;
+  until: number | undefined;
+  price: number;
+}
+
+const GONE = ["destroyed", "failed"];
+
+/**
+ * Follows the deployment until it ends, woken by its transitions on the event stream (a 1 s timer
+ * catches candidates' own changes): one updating line with elapsed time, the race's state and the
+ * candidates' states, a line per candidate change, and the cost so far (the server's figure; from
+ * a server without one, estimated from what this CLI saw, marked "~").
+ */
+export async function follow(cli: CliRuntime, id: string, progress: Progress): Promise<DeploymentLike> {
   const client = await cli.client();
-  const seen = new Map<string, string>();
-  let lastStatus = "";
-  for (;;) {
-    const d: DeploymentLike = await client.call("getDeployment", { params: { id } });
-    if (d.status !== lastStatus) {
-      onLine(
-        `[${d.status}] batch ${d.progress.batch}, ${d.progress.offers_found} offers, ${d.progress.created} rented`,
-      );
-      lastStatus = d.status;
-    }
-    for (const c of d.candidates) {
-      if (seen.get(c.instance_id) !== c.status) {
-        seen.set(c.instance_id, c.status);
+  const waker = cli.waker(id);
+  const seen = new Map<string, Seen>();
+  try {
+    for (;;) {
+      const d: DeploymentLike = await client.call("getDeployment", { params: { id } });
+      const now = Date.now();
+      for (const c of d.candidates) {
+        const before = seen.get(c.instance_id);
+        if (before?.status === c.status) continue;
+        const gone = GONE.includes(c.status);
+        seen.set(c.instance_id, {
+          status: c.status,
+          since: before?.since ?? now,
+          until: gone ? (before?.until ?? now) : undefined,
+          price: c.dph_total,
+        });
         const note = c.error ? ` — ${c.error.slice(0, 80)}` : "";
-        onLine(
+        progress.note(
           `  ${c.instance_id}  batch ${c.batch}  ${c.gpu_name}  $${c.dph_total.toFixed(3)}/h  host ${c.host_id ?? "?"}: ${c.status}${note}`,
         );
       }
+      const states = new Map<string, number>();
+      for (const c of d.candidates) states.set(c.status, (states.get(c.status) ?? 0) + 1);
+      const summary = [...states].map(([status, n]) => `${n} ${status}`).join(", ");
+      progress.update(`${d.status} ${d.progress.batch} ${summary}`, () => {
+        // The server's bill where it reports one; else what this CLI saw (price × time seen alive).
+        const billed = (d as { total_cost_usd?: unknown }).total_cost_usd;
+        const seenCost = [...seen.values()].reduce(
+          (sum, c) => sum + (c.price * ((c.until ?? Date.now()) - c.since)) / 3_600_000,
+          0,
+        );
+        const cost = typeof billed === "number" ? money(billed) : money(seenCost, true);
+        return (
+          `[${progress.elapsed()}] ${d.status}: batch ${d.progress.batch}, ${d.progress.offers_found} offers, ` +
+          `${d.progress.created} rented${summary ? ` (${summary})` : ""}, cost so far ${cost}`
+        );
+      });
+      if (FINAL_STATUSES.includes(d.status)) {
+        progress.done();
+        return d;
+      }
+      await waker.wait(1000);
+      progress.tick();
     }
-    if (FINAL_STATUSES.includes(d.status)) return d;
-    await sleep(1000);
+  } finally {
+    waker.close();
   }
 }
