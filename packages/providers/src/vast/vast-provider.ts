@@ -100,7 +100,13 @@ export class VastProvider implements Provider {
         details: { provider_error: created.error ?? null },
       });
     }
-    for (const key of request.sshPublicKeys) await this.attachSshKey(machineId, key);
+    try {
+      for (const key of request.sshPublicKeys) await this.attachSshKey(machineId, key);
+    } catch (error) {
+      // A machine no key opens is of no use, and the caller never learns its id: remove it.
+      await this.destroyMachine(machineId).catch(() => undefined);
+      throw error;
+    }
     return { machineId };
   }
 
