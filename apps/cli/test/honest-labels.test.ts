@@ -117,6 +117,17 @@ describe("dumont's human output is honest about the market and the money", () =>
     expect(status.stdout).toContain(SIMULATED);
     expect(status.stdout).toMatch(/BILLED\s+COST/);
     expect(status.stdout).toMatch(/cost \$0\.\d+/);
+    // History counts every rented candidate; losers destroyed before ready are abandoned, not failed.
+    const summary = await run(["history", "summary", "--hours", "1"]);
+    expect(summary.stdout).toMatch(/abandoned:\s+\d+ \(destroyed before ready, e\.g\. race losers: not failures\)/);
+    const counts = await json<{ total_attempts: number; successful: number; failed: number; abandoned: number }>([
+      "history",
+      "summary",
+      "--hours",
+      "1",
+    ]);
+    expect(counts.total_attempts).toBe(counts.successful + counts.failed + counts.abandoned);
+    expect(counts.total_attempts).toBeGreaterThanOrEqual(5);
     const winner = (await json<{ winner_instance_id: string }>(["wizard", "status", deploymentId])).winner_instance_id;
     expect((await run(["instance", "delete", winner, "--yes"])).code).toBe(0);
   });

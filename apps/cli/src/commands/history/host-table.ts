@@ -5,6 +5,7 @@ export interface HostStatsLike {
   machine_id: string;
   gpu_name: string;
   total_attempts: number;
+  abandoned_attempts: number;
   success_rate: number;
   avg_time_to_ready: number | null;
   reliability_status: string;
@@ -15,12 +16,24 @@ export interface HostStatsLike {
 export function hostTable(hosts: HostStatsLike[]): string {
   if (hosts.length === 0) return "No hosts match.";
   return formatTable(
-    ["provider", "host", "gpu", "attempts", "success", "avg ready s", "status", "blacklisted", "last seen"],
+    [
+      "provider",
+      "host",
+      "gpu",
+      "attempts",
+      "abandoned",
+      "success",
+      "avg ready s",
+      "status",
+      "blacklisted",
+      "last seen",
+    ],
     hosts.map((h) => [
       h.provider,
       h.machine_id,
       h.gpu_name,
       h.total_attempts,
+      h.abandoned_attempts,
       `${Math.round(h.success_rate * 100)}%`,
       h.avg_time_to_ready === null ? null : Math.round(h.avg_time_to_ready),
       h.reliability_status,

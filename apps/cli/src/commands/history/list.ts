@@ -28,7 +28,7 @@ export function registerHistoryList(history: Command, cli: CliRuntime): void {
                   `${a.provider}/${a.machine_id}`,
                   a.gpu_name,
                   a.price_per_hour.toFixed(3),
-                  a.success ? "ok" : "failed",
+                  a.outcome === "success" ? "ok" : a.outcome === "abandoned" ? "abandoned" : "failed",
                   a.failure_stage,
                   a.time_to_ready_seconds === null ? null : Math.round(a.time_to_ready_seconds),
                   a.failure_reason?.slice(0, 60),

@@ -17,10 +17,11 @@ export function registerHistorySummary(history: Command, cli: CliRuntime): void 
         cli.print(s, () =>
           formatFields({
             period: `${s.period_hours} h`,
-            attempts: s.total_attempts,
+            attempts: `${s.total_attempts} (every rented machine)`,
             successful: s.successful,
             failed: s.failed,
-            "success rate": `${Math.round(s.success_rate * 100)}%`,
+            abandoned: `${s.abandoned} (destroyed before ready, e.g. race losers: not failures)`,
+            "success rate": `${Math.round(s.success_rate * 100)}% of successful + failed`,
             "failures by stage":
               Object.entries(s.failure_stages)
                 .map(([k, v]) => `${k}=${v}`)
