@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { AccountLedger } from "./account-ledger";
 
 export interface AccountSshKey {
   id: number;
@@ -20,6 +21,10 @@ export interface Account {
   billedUntilMs: number;
   /** Set once credit ran out, so the stop happens once per exhaustion. */
   exhausted: boolean;
+  /** Charges and credits so far (the charges and invoices endpoints). */
+  ledger: AccountLedger;
+  /** Account-level environment variables (`/secrets/`), put into instances created afterwards. */
+  envVars: Map<string, string>;
 }
 
 /** A fresh key in Vast's format: 64 lowercase hex characters. */
@@ -47,7 +52,10 @@ export class Accounts {
       sshKeys: [],
       billedUntilMs: options.nowMs,
       exhausted: false,
+      ledger: new AccountLedger(),
+      envVars: new Map(),
     };
+    account.ledger.addCredit(options.nowMs / 1000, options.credit, "Simulated starting credit");
     this.byKey.set(apiKey, account);
     this.byId.set(id, account);
     return account;

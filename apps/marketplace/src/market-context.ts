@@ -1,7 +1,9 @@
 import type { Logger } from "pino";
 import type { Accounts } from "./accounts";
 import type { SimClock } from "./clock";
+import type { InstanceLogs } from "./instances/instance-logs";
 import type { InstanceManager } from "./instances/instance-manager";
+import type { ResultStore } from "./instances/result-store";
 import type { Machine } from "./market/machine";
 import type { Market } from "./market/market";
 import type { FaultProfile, HostFaults, Profile } from "./profiles";
@@ -25,6 +27,10 @@ export interface MarketContext {
   market: Market;
   accounts: Accounts;
   manager: InstanceManager;
+  /** Daemon and container logs per instance (request_logs). */
+  logs: InstanceLogs;
+  /** Where execute and request_logs put their text (`result_url`). */
+  results: ResultStore;
   apiFaults: ApiFaults;
   /** Per-host fault traits (profile draw), with /sim overrides of the boot failure probability. */
   hostFaults: (machine: Machine) => HostFaults;

@@ -6,7 +6,9 @@ import { Accounts, generateApiKey } from "./accounts";
 import { SimClock } from "./clock";
 import { buildApp } from "./http/app";
 import { FaultScheduler } from "./instances/fault-scheduler";
+import { InstanceLogs } from "./instances/instance-logs";
 import { InstanceManager } from "./instances/instance-manager";
+import { ResultStore } from "./instances/result-store";
 import type { MarketContext } from "./market-context";
 import type { Machine } from "./market/machine";
 import { Market } from "./market/market";
@@ -110,6 +112,7 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Run
     logger,
   });
   new FaultScheduler(manager, { clock, seed, profile, hostFaults: hostFaultsOf, logger });
+  const logs = new InstanceLogs(manager, clock);
 
   const ctx: MarketContext = {
     host,
@@ -120,6 +123,8 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Run
     market,
     accounts,
     manager,
+    logs,
+    results: new ResultStore(),
     apiFaults: {
       rate429: profile.rate429,
       rate5xx: profile.rate5xx,

@@ -30,6 +30,8 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: MarketContext):
       got_signup_credit: true,
       last4: null,
       paypal_email: null,
+      // Vast sends the caller's key back (the official CLI removes it before printing the user).
+      api_key: account.apiKey,
       key_id: account.id * 10,
       sid: null,
       simulated: true,

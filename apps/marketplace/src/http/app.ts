@@ -8,8 +8,12 @@ import Fastify, {
 } from "fastify";
 import type { MarketContext } from "../market-context";
 import { registerAccountRoutes } from "./account-routes";
+import { registerBillingRoutes } from "./billing-routes";
+import { registerCatalogRoutes } from "./catalog-routes";
+import { registerCommandRoutes } from "./command-routes";
 import { registerInstanceRoutes } from "./instance-routes";
 import { registerOfferRoutes } from "./offer-routes";
+import { registerSecretRoutes } from "./secret-routes";
 import { registerSimRoutes } from "./sim-routes";
 import { VastError } from "./vast-error";
 
@@ -49,6 +53,16 @@ export async function buildApp(ctx: MarketContext): Promise<FastifyInstance> {
     }
   });
 
+  // Vast answers `application/json` with no parameter, and a strict client (the official CLI
+  // checks the search reply's type) rejects fastify's default `application/json; charset=utf-8`.
+  // Every JSON reply passes here, errors and 404s included; JSON is UTF-8 by definition (RFC 8259).
+  app.addHook("onSend", async (_request, reply, payload) => {
+    const type = reply.getHeader("content-type");
+    if (typeof type === "string" && /^application\/json\s*;/i.test(type))
+      reply.header("content-type", "application/json");
+    return payload;
+  });
+
   app.setErrorHandler((error: unknown, request, reply) => sendError(error, request, reply));
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({
@@ -81,6 +95,10 @@ export async function buildApp(ctx: MarketContext): Promise<FastifyInstance> {
   registerOfferRoutes(app, ctx);
   registerInstanceRoutes(app, ctx);
   registerAccountRoutes(app, ctx);
+  registerCatalogRoutes(app, ctx);
+  registerCommandRoutes(app, ctx);
+  registerBillingRoutes(app, ctx);
+  registerSecretRoutes(app, ctx);
   registerSimRoutes(app, ctx);
   app.get("/health", () => ({ status: "ok", simulated: true, profile: ctx.profileName, seed: ctx.seed }));
   return app;

@@ -1,14 +1,11 @@
+import { computePerHour, diskPerHour } from "../account-ledger";
 import type { Account } from "../accounts";
 import type { SimClock } from "../clock";
-import { billsCompute, type Instance } from "./instance";
-
-const MS_PER_HOUR = 3_600_000;
+import type { Instance } from "./instance";
 
 /** $/h an instance costs in its current phase: compute while the container runs, disk always. */
 export function hourlyCost(instance: Instance): number {
-  const disk = (instance.diskGb * instance.storageCostPerGbMonth) / 720;
-  const compute = billsCompute(instance.phase) ? (instance.bid ?? instance.dphBase) : 0;
-  return compute + disk;
+  return computePerHour(instance) + diskPerHour(instance);
 }
 
 /**
@@ -25,12 +22,14 @@ export class Billing {
 
   accrue(account: Account): void {
     const now = this.clock.now();
-    const elapsedMs = now - account.billedUntilMs;
+    const from = account.billedUntilMs;
     account.billedUntilMs = now;
-    if (elapsedMs <= 0) return;
-    let perHour = 0;
-    for (const instance of this.instancesOf(account)) perHour += hourlyCost(instance);
-    account.credit -= (perHour * elapsedMs) / MS_PER_HOUR;
+    if (now <= from) return;
+    // Each instance's stretch goes into the ledger (what /charges/ and invoices list); the credit
+    // spent is exactly what was booked.
+    let charged = 0;
+    for (const instance of this.instancesOf(account)) charged += account.ledger.book(instance, from, now);
+    account.credit -= charged;
     if (account.credit <= 0 && !account.exhausted) {
       account.exhausted = true;
       // Not inside the phase change that called us: the stop is its own set of transitions.
@@ -41,6 +40,7 @@ export class Billing {
   /** Sets the credit (the /sim control API); positive credit lifts the exhaustion. */
   setCredit(account: Account, credit: number): void {
     this.accrue(account);
+    account.ledger.addCredit(this.clock.nowSeconds(), credit - account.credit, "Simulated credit change (/sim/credit)");
     account.credit = credit;
     account.exhausted = credit <= 0;
     if (account.exhausted) setImmediate(() => this.onExhausted(account));

@@ -11,6 +11,7 @@ import { Rng, round } from "../random";
 import { BubblewrapSandbox, SandboxError } from "../sandbox/bubblewrap-sandbox";
 import { NetworkError, type SandboxNetwork } from "../sandbox/sandbox-network";
 import { PortForwards } from "../sandbox/port-forwards";
+import { runInMachine, type MachineRun, type RunLimits } from "../sandbox/run-in-machine";
 import {
   SIM_BIN_IN_SANDBOX,
   SIM_DIR_IN_SANDBOX,
@@ -231,6 +232,16 @@ export class InstanceManager {
     }
   }
 
+  /**
+   * Runs `argv` in the instance's machine exactly as an SSH command runs there (the same sandbox
+   * entry, the same environment); undefined when the machine is not running.
+   */
+  async runInInstance(instance: Instance, argv: readonly string[], limits: RunLimits): Promise<MachineRun | undefined> {
+    const sandbox = instance.sandbox;
+    if (instance.phase !== "running" || !sandbox?.alive) return undefined;
+    return runInMachine(sandbox, argv, this.environment(instance), limits);
+  }
+
   /** Writes the GPU state `nvidia-smi` reads. */
   async setGpu(instance: Instance, utilization: number, memoryUsedMb: number | null): Promise<void> {
     instance.gpuUtil = utilization;
@@ -399,7 +410,9 @@ export class InstanceManager {
       diskGb: request.diskGb,
       label: request.label,
       onstart: request.onstart,
-      env: request.env,
+      // Account-level variables (`/secrets/`) reach every instance created after they were set;
+      // the create's own env wins on a clash.
+      env: { ...Object.fromEntries(account.envVars), ...request.env },
       extraEnv: request.extraEnv,
       exposedPorts: request.exposedPorts,
       runtype: request.runtype,
@@ -539,7 +552,7 @@ export class InstanceManager {
     instance.pendingWork++;
     try {
       await instance.teardown;
-      await installSandboxTools(instance.dir, this.gpuState(instance));
+      await installSandboxTools(instance.dir, this.gpuState(instance), instance.image);
       if (!current()) return;
       const sandbox = await BubblewrapSandbox.start(instance.dir, this.options.logger, this.options.network);
       if (!current()) {

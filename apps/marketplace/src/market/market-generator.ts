@@ -107,7 +107,7 @@ function drawMachine(rng: Rng, host: Host, index: number, nowS: number): Machine
     diskName: rng.pick(DISK_NAMES),
     moboName: rng.pick(MOBOS),
     inetUpMbps: round(fastNet ? rng.uniform(2000, 10_000) : rng.uniform(300, 1000), 1),
-    inetDownMbps: round(fastNet ? rng.uniform(2000, 10_000) : rng.uniform(500, 1000), 1),
+    inetDownMbps: round(fastNet ? rng.uniform(2000, 10_000) : consumerDownlinkMbps(rng.uniform(0, 1)), 1),
     inetUpCostPerGb: round(rng.chance(0.5) ? 0 : rng.uniform(0.001, 0.02), 4),
     inetDownCostPerGb: round(rng.chance(0.6) ? 0 : rng.uniform(0.001, 0.01), 4),
     directPortStart: portCount > 0 ? portStart : -1,
@@ -139,4 +139,16 @@ function drawMachine(rng: Rng, host: Host, index: number, nowS: number): Machine
     competingBidPerGpu: 0,
     online: true,
   };
+}
+
+/**
+ * A consumer host's download speed from one uniform draw (one draw, as before, so every other
+ * field of the seeded market stays what it was): a third on slow residential links (120–500 Mbps,
+ * the `slow` tier), the rest 500–2000 Mbps (`medium`). Datacenter-class links (2000–10000) cover
+ * `fast` and `ultra`, so each speed tier the control plane offers has machines, as on Vast.
+ */
+function consumerDownlinkMbps(u: number): number {
+  const slowShare = 1 / 3;
+  if (u < slowShare) return 120 + (500 - 120) * (u / slowShare);
+  return 500 + (2000 - 500) * ((u - slowShare) / (1 - slowShare));
 }

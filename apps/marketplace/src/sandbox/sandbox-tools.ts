@@ -1,5 +1,6 @@
-import { chmod, mkdir, rename, writeFile } from "node:fs/promises";
+import { chmod, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { PIP_SHIM, PYTHON_SHIM, isPythonImage } from "./image-tools";
 
 /** Where the simulator's per-instance tools live, as the sandbox sees it (inside its /root). */
 export const SIM_DIR_IN_SANDBOX = "/root/.dumont-sim";
@@ -45,14 +46,24 @@ export function instancePaths(dir: string): {
   };
 }
 
-/** Writes the stand-in tools (read-only inside) and the GPU state; done at every boot. */
-export async function installSandboxTools(dir: string, gpu: GpuState): Promise<void> {
+/**
+ * Writes the stand-in tools (read-only inside) and the GPU state; done at every boot. A PyTorch or
+ * Python image also gets `python` and `pip` (see image-tools.ts); other images do not.
+ */
+export async function installSandboxTools(dir: string, gpu: GpuState, image: string): Promise<void> {
   const paths = instancePaths(dir);
   await mkdir(paths.binDir, { recursive: true });
   await mkdir(paths.workspace, { recursive: true });
   await mkdir(paths.home, { recursive: true });
   await writeExecutable(join(paths.binDir, "nvidia-smi"), NVIDIA_SMI);
   await writeExecutable(join(paths.binDir, "ollama"), OLLAMA);
+  if (isPythonImage(image)) {
+    await writeExecutable(join(paths.binDir, "python"), PYTHON_SHIM);
+    await writeExecutable(join(paths.binDir, "pip"), PIP_SHIM);
+  } else {
+    await rm(join(paths.binDir, "python"), { force: true });
+    await rm(join(paths.binDir, "pip"), { force: true });
+  }
   await writeGpuState(dir, gpu);
 }
 
