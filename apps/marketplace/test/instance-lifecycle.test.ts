@@ -128,7 +128,8 @@ describe("instance lifecycle: processes, disk, reboot", () => {
     await ssh(first, key, "echo one > /workspace/who");
     await ssh(second, key, "echo two > /workspace/who");
     expect((await ssh(first, key, "cat /workspace/who; ls /root/.dumont-sim/bin")).stdout).toBe(
-      "one\nnvidia-smi\nollama\n",
+      // vastai/base-image is a Python image: the market adds python and pip to its tools.
+      "one\nnvidia-smi\nollama\npip\npython\n",
     );
     expect((await ssh(second, key, "cat /workspace/who")).stdout).toBe("two\n");
     await t.call("DELETE", `/api/v0/instances/${first.id}/`);

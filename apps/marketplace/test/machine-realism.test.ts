@@ -4,11 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isPythonImage } from "../src/sandbox/image-tools";
 import {
   generateKey,
+  getInstance,
   rows,
   runningInstance,
   ssh,
+  sshEndpoint,
   startTestMarket,
   waitFor,
+  waitForInstance,
   type KeyPair,
   type TestMarket,
 } from "./helpers";
@@ -148,5 +151,23 @@ describe("machines run images as users expect", () => {
     const rented = await runningInstance(t, key, { image: "vastai/base-image", env: { OWN: "yes" } });
     const env = await ssh(rented, key, 'echo "$WANDB_API_KEY $OWN"');
     expect(env.stdout).toBe("wb-123 yes\n");
+  });
+
+  it("recycles a machine: a fresh container from the image, the GPU kept, the old disk gone", async () => {
+    const rented = await runningInstance(t, key, { image: "vastai/base-image" });
+    expect((await ssh(rented, key, "echo old > /workspace/old.txt")).code).toBe(0);
+    const other = await t.call("POST", "/sim/accounts", { api_key: "recycle-other-key-012345" });
+    expect(other.status).toBe(200);
+    const foreign = await t.call("PUT", `/api/v0/instances/recycle/${rented.id}/`, {}, "recycle-other-key-012345");
+    expect(foreign.status).toBe(400);
+    expect(foreign.body).toMatchObject({ success: false, error: "invalid_id" });
+    const recycled = await t.call("PUT", `/api/v0/instances/recycle/${rented.id}/`, {});
+    expect(recycled.body).toEqual({ success: true });
+    const seen = await getInstance(t, rented.id);
+    expect(seen.cur_state).toBe("running");
+    expect(["recycling", "loading"]).toContain(seen.actual_status);
+    const back = await waitForInstance(t, rented.id, (i) => i.actual_status === "running");
+    const again = { host: rented.host, port: sshEndpoint(back).port };
+    expect((await ssh(again, key, "ls /workspace")).stdout).toBe("");
   });
 });

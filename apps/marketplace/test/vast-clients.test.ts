@@ -186,4 +186,41 @@ describe("what Vast's own clients call", () => {
     expect(theirs.status).toBe(404);
     expect(theirs.body.error).toBe("no_such_instance");
   });
+
+  it("starts, stops and destroys several instances at once, refusing the whole batch on a foreign id", async () => {
+    const a = (await createInstance(t, { target_state: "stopped" })).id;
+    const b = (await createInstance(t, { target_state: "stopped" })).id;
+    const c = (await createInstance(t, { target_state: "stopped" })).id;
+    // The other account rents one of its own.
+    const theirs = await t.call("POST", "/api/v0/bundles/", { rentable: { eq: true }, limit: 1 }, OTHER_KEY);
+    const rented = await t.call(
+      "PUT",
+      `/api/v0/asks/${theirs.body.offers[0].id}/`,
+      { image: "ubuntu", target_state: "stopped" },
+      OTHER_KEY,
+    );
+    const otherId = Number(rented.body.new_contract);
+    const refused = await t.call("DELETE", "/api/v0/instances/", { instance_ids: [a, otherId] });
+    expect(refused.status).toBe(404);
+    expect(refused.body).toMatchObject({ success: false, error: "no_such_instance" });
+    expect((await t.call("GET", `/api/v0/instances/${a}/`)).body.instances).not.toBeNull();
+    expect((await t.call("GET", `/api/v0/instances/${otherId}/`, undefined, OTHER_KEY)).body.instances).not.toBeNull();
+    for (const body of [{}, { state: "running" }, { state: "paused", ids: [a] }, { state: "running", ids: [] }]) {
+      const bad = await t.call("PUT", "/api/v0/instances/", body);
+      expect(bad.status, JSON.stringify(body)).toBe(400);
+      expect(bad.body).toMatchObject({ success: false, error: "invalid_args" });
+    }
+    const started = await t.call("PUT", "/api/v0/instances/", { state: "running", ids: [a, b] });
+    expect(started.status).toBe(200);
+    for (const id of [a, b])
+      expect((await t.call("GET", `/api/v0/instances/${id}/`)).body.instances.intended_status).toBe("running");
+    const stopped = await t.call("PUT", "/api/v0/instances/", { state: "stopped", ids: [a, b] });
+    expect(stopped.body.success).toBe(true);
+    for (const id of [a, b])
+      expect((await t.call("GET", `/api/v0/instances/${id}/`)).body.instances.cur_state).toBe("stopped");
+    const destroyed = await t.call("DELETE", "/api/v0/instances/", { instance_ids: [a, b, c] });
+    expect(destroyed.body.success).toBe(true);
+    for (const id of [a, b, c])
+      expect((await t.call("GET", `/api/v0/instances/${id}/`)).body).toEqual({ instances: null });
+  });
 });

@@ -9,6 +9,7 @@ import Fastify, {
 import type { MarketContext } from "../market-context";
 import { registerAccountRoutes } from "./account-routes";
 import { registerBillingRoutes } from "./billing-routes";
+import { registerBulkInstanceRoutes } from "./bulk-instance-routes";
 import { registerCatalogRoutes } from "./catalog-routes";
 import { registerCommandRoutes } from "./command-routes";
 import { registerInstanceRoutes } from "./instance-routes";
@@ -95,6 +96,7 @@ export async function buildApp(ctx: MarketContext): Promise<FastifyInstance> {
   registerOfferRoutes(app, ctx);
   registerInstanceRoutes(app, ctx);
   registerAccountRoutes(app, ctx);
+  registerBulkInstanceRoutes(app, ctx);
   registerCatalogRoutes(app, ctx);
   registerCommandRoutes(app, ctx);
   registerBillingRoutes(app, ctx);

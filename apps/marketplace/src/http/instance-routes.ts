@@ -8,6 +8,7 @@ import { round } from "../random";
 import { parsePublicKey } from "../ssh/authorized-keys";
 import { authenticate, authenticateAccount, type Principal } from "./auth";
 import { listV1 } from "./instance-list";
+import { ownedInstance } from "./owned-instance";
 import { BidBody, ChangeInstanceBody, CreateInstanceBody, SshKeyBody } from "./schemas";
 import { noSuchInstance, parseBody, pathId, VastError } from "./vast-error";
 import type { z } from "zod";
@@ -161,6 +162,17 @@ export function registerInstanceRoutes(app: FastifyInstance, ctx: MarketContext)
     const principal = authenticate(ctx, request);
     const instance = owned(principal, pathId(request.params.id, "instance"));
     if (!ctx.manager.reboot(instance))
+      throw new VastError(400, "invalid_args", `Instance ${instance.id} is not running.`);
+    return { success: true };
+  });
+
+  app.put<{ Params: IdParams }>("/api/v0/instances/recycle/:id/", async (request) => {
+    const principal = authenticate(ctx, request);
+    // Vast's not-found for recycle is 400 invalid_id (vast-api.md §3.1 #11).
+    const instance = ownedInstance(ctx, principal, pathId(request.params.id, "instance"), (id) => {
+      return new VastError(400, "invalid_id", `Invalid instance id ${id}.`);
+    });
+    if (!(await ctx.manager.recycle(instance)))
       throw new VastError(400, "invalid_args", `Instance ${instance.id} is not running.`);
     return { success: true };
   });

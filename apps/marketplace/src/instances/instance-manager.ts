@@ -219,6 +219,33 @@ export class InstanceManager {
     return true;
   }
 
+  /**
+   * `PUT /instances/recycle/{id}/`: the container is destroyed and created again from a freshly
+   * pulled image, keeping the GPU (vast-api.md §3.1 #11). The container's disk goes with it:
+   * `/workspace` and `/root` start empty. False when the instance has no container to recycle.
+   */
+  async recycle(instance: Instance): Promise<boolean> {
+    if (instance.phase !== "running" && instance.phase !== "failed") return false;
+    if (instance.phase === "running") {
+      this.setPhase(instance, "rebooting", {
+        actualStatus: "recycling",
+        statusMsg: `Recycling container: pulling ${instance.image} afresh.`,
+      });
+    }
+    const generation = instance.generation;
+    await instance.teardown;
+    // A stop or destroy meanwhile wins; the disk is then left as it is.
+    if (instance.generation !== generation) return true;
+    const paths = instancePaths(instance.dir);
+    // rm never follows links the machine planted: it removes them, not what they point at.
+    await rm(paths.workspace, { recursive: true, force: true });
+    await rm(paths.home, { recursive: true, force: true });
+    if (instance.generation !== generation) return true;
+    instance.imageCached = false;
+    this.enterLoading(instance);
+    return true;
+  }
+
   /** `PUT /instances/bid_price/{id}/`: a winning bid takes the GPUs back from a higher bidder. */
   setBid(instance: Instance, price: number): void {
     this.billing.accrue(instance.account);

@@ -34,7 +34,8 @@ export const instanceMachine = defineStateMachine({
     scheduling: ["loading", "failed", "offline", "stopped", "destroyed"],
     loading: ["running", "failed", "offline", "stopped", "destroyed"],
     running: ["rebooting", "failed", "offline", "stopped", "destroyed"],
-    rebooting: ["running", "failed", "offline", "stopped", "destroyed"],
+    // loading: a recycle pulls the image afresh after the container is gone.
+    rebooting: ["running", "loading", "failed", "offline", "stopped", "destroyed"],
     failed: ["loading", "offline", "stopped", "destroyed"],
     offline: ["loading", "stopped", "destroyed"],
     stopped: ["loading", "queued", "destroyed"],
