@@ -200,11 +200,16 @@ function fixtureKeyFor(op: ApiOperation): string | undefined {
 }
 
 /** Parameters of a resource of the same kind that does not exist. */
+/**
+ * The same parameters naming a resource that does not exist: ids change, while names that select
+ * a namespace rather than a resource (the file path, the marketplace) stay valid.
+ */
+const KEPT_PARAMS = new Set(["*", "provider"]);
 function missingParams(params: Record<string, string>): Record<string, string> {
   return Object.fromEntries(
     Object.entries(params).map(([name, value]) => [
       name,
-      name === "*" ? value : `${value.slice(0, -1)}${value.endsWith("0") ? "1" : "0"}`,
+      KEPT_PARAMS.has(name) ? value : `${value.slice(0, -1)}${value.endsWith("0") ? "1" : "0"}`,
     ]),
   );
 }

@@ -288,6 +288,7 @@ export function accepts(schema: JsonSchema, value: unknown): boolean {
 /** Strings tried, in order, when a valid sample of a string schema is needed. */
 const STRING_SAMPLES = [
   "sample",
+  "vast.ai",
   "sample@example.com",
   "/workspace/sample",
   "owner/name",

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { defineRoute } from "./route";
 import { SuccessBody, Timestamp } from "./common-schemas";
 import { ATTEMPT_OUTCOMES, FAILURE_STAGES } from "../history/reliability";
-import { PROVIDER_NAMES, canonicalProvider } from "../market/provider-names";
+import { PROVIDER_NAMES, canonicalProvider, providerPattern } from "../market/provider-names";
 
 /**
  * A marketplace by the name its rows carry; `vast` reads as `vast.ai`. An unknown name is refused,
@@ -10,17 +10,13 @@ import { PROVIDER_NAMES, canonicalProvider } from "../market/provider-names";
  */
 const Provider = z
   .string()
-  .min(1)
   .max(40)
-  .transform((typed, ctx) => {
-    const name = canonicalProvider(typed);
-    if (name !== undefined) return name;
-    ctx.addIssue({
-      code: "custom",
-      message: `unknown provider "${typed}": use ${Object.keys(PROVIDER_NAMES).join(", ")} (or vast)`,
-    });
-    return z.NEVER;
+  // The accepted spellings as a pattern, so the OpenAPI document (and every client) knows them.
+  .regex(providerPattern(), {
+    error: (issue) =>
+      `unknown provider ${JSON.stringify(issue.input)}: use ${Object.keys(PROVIDER_NAMES).join(", ")} (or vast)`,
   })
+  .transform((typed) => canonicalProvider(typed) ?? typed)
   .describe(`${Object.keys(PROVIDER_NAMES).join(", ")} (vast is accepted for vast.ai)`);
 const HostParams = z.object({ provider: Provider, machine_id: z.string().min(1).max(64) });
 const Bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1")]);

@@ -12,3 +12,16 @@ export function canonicalProvider(typed: string): string | undefined {
   for (const [name, aliases] of Object.entries(PROVIDER_NAMES)) if (aliases.includes(key)) return name;
   return undefined;
 }
+
+/**
+ * Every accepted spelling, any letter case, surrounding spaces allowed: a pattern JSON Schema can
+ * carry (it has no case-insensitive flag, so each letter is a class such as `[vV]`).
+ */
+export function providerPattern(): RegExp {
+  const spellings = Object.values(PROVIDER_NAMES)
+    .flat()
+    .map((alias) =>
+      [...alias].map((c) => (/[a-z]/.test(c) ? `[${c}${c.toUpperCase()}]` : c.replace(".", "\\."))).join(""),
+    );
+  return new RegExp(`^\\s*(?:${spellings.join("|")})\\s*$`);
+}
