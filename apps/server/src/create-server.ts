@@ -34,6 +34,7 @@ import { SpendingService } from "./spending/spending-service";
 import { InviteService } from "./admin/invite-service";
 import { CanaryController } from "./canary/canary-controller";
 import { ControllerRunner } from "./controllers/controller-runner";
+import { wakeDependents } from "./controllers/dependent-wakeups";
 import { createMetrics } from "./http/metrics";
 import { MarketRegistry, type EmbeddedMarket } from "./market/market-registry";
 import { startEmbeddedMarket } from "./market/embedded-market";
@@ -230,6 +231,7 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     logger: logger.child({ component: "controllers" }),
     metrics,
   });
+  wakeDependents({ store, runner, jobs: repos.jobs, logger: logger.child({ component: "controllers" }) });
   const context: ServerContext = {
     config,
     version: SERVER_VERSION,

@@ -33,6 +33,15 @@ export interface TransitionRequest<TStatus extends string, TRow> {
   now: number;
 }
 
+/** A committed transition, as listeners see it. */
+export interface TransitionChange {
+  table: ControlledTable;
+  id: string;
+  from: string;
+  to: string;
+  row: ControlledColumns & Record<string, unknown>;
+}
+
 export type TransitionOutcome<TRow> = { ok: true; row: TRow } | { ok: false; reason: string; row: TRow | undefined };
 
 /**
@@ -45,6 +54,7 @@ export type TransitionOutcome<TRow> = { ok: true; row: TRow } | { ok: false; rea
  */
 export class ControlledStore {
   private readonly db: Kysely<ControlledDb>;
+  private readonly listeners: ((change: TransitionChange) => void)[] = [];
 
   constructor(
     db: Kysely<Database>,
@@ -74,6 +84,32 @@ export class ControlledStore {
       .where((w) => w.or([w("lease_owner", "is", null), w("lease_expires_at", "<", now)]))
       .returningAll()
       .execute();
+  }
+
+  /**
+   * Makes a row due now (a dependent row changed: see ControllerRunner.nudge). Rows already due,
+   * and terminal ones (never claimed), are left as they are.
+   */
+  async makeDue(table: ControlledTable, options: { id: string; now: number }): Promise<void> {
+    await this.db
+      .updateTable(table)
+      .set({ next_run_at: options.now })
+      .where("id", "=", options.id)
+      .where("next_run_at", ">", options.now)
+      .execute();
+  }
+
+  /**
+   * Calls `listener` after each transition this process commits (not other replicas'), so the
+   * process can react at once; anything that must see every replica's transitions polls the
+   * tables or the events instead. A listener must not throw. Returns the call that removes it.
+   */
+  onTransition(listener: (change: TransitionChange) => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const at = this.listeners.indexOf(listener);
+      if (at !== -1) this.listeners.splice(at, 1);
+    };
   }
 
   /** Extends our lease; false means another process took the row (our lease had expired). */
@@ -130,11 +166,12 @@ export class ControlledStore {
   async transition<TStatus extends string, TRow extends ControlledColumns>(
     request: TransitionRequest<TStatus, TRow>,
   ): Promise<TransitionOutcome<TRow>> {
-    return this.db.transaction().execute(async (trx) => {
+    let from = "";
+    const outcome = await this.db.transaction().execute(async (trx) => {
       const current = await this.lockRow<TRow>(trx, request.table, request.id);
       const refusal = this.guard(request, current);
       if (refusal !== undefined) return { ok: false as const, reason: refusal, row: current };
-      const from = (current as TRow).status;
+      from = (current as TRow).status;
       await trx
         .updateTable(request.table)
         .set({
@@ -161,6 +198,17 @@ export class ControlledStore {
       const row = await trx.selectFrom(request.table).selectAll().where("id", "=", request.id).executeTakeFirst();
       return { ok: true as const, row: row as TRow };
     });
+    if (outcome.ok) {
+      const change = {
+        table: request.table,
+        id: request.id,
+        from,
+        to: request.to,
+        row: outcome.row as ControlledColumns & Record<string, unknown>,
+      };
+      for (const listener of this.listeners) listener(change);
+    }
+    return outcome;
   }
 
   /** Like `transition`, but an API caller's refusal becomes a 404 or 409 error. */

@@ -114,6 +114,9 @@ export interface InstancesTable extends ControlledColumns {
   /** Set just before the marketplace create call: after a crash, "called but not recorded" is visible. */
   create_attempted_at: number | null;
   ready_at: number | null;
+  /** GPUs `nvidia-smi -L` listed and /workspace's size in KiB, as the last boot probe saw them over SSH. */
+  probed_gpus: number | null;
+  probed_disk_kb: number | null;
   /** The wizard deployment this machine is a candidate of, if any. */
   deployment_id: string | null;
   batch: number | null;

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { activeStatuses, isTerminal } from "@dumont/core";
-import type { ControlledColumns, ControlledStore } from "@dumont/db";
+import type { ControlledColumns, ControlledStore, ControlledTable } from "@dumont/db";
 import type { AnyController, ReconcileContext } from "./controller";
 import type { Metrics } from "../http/metrics";
 
@@ -28,9 +28,15 @@ const ERROR_BACKOFF_MS = 5_000;
  */
 export class ControllerRunner {
   private readonly inflight = new Map<string, Promise<void>>();
+  /** Rows in flight here that were nudged meanwhile: due again as soon as their step ends. */
+  private readonly nudgedInFlight = new Set<string>();
   private readonly stopping = new AbortController();
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
+  /** A wake that came while a tick was claiming: the next sleep is skipped instead of lost. */
+  private wokenDuringTick = false;
+  /** One timer for the earliest row released here that falls due before the next poll. */
+  private dueTimer: { at: number; timer: NodeJS.Timeout } | undefined;
   private readonly now: () => number;
 
   constructor(private readonly options: ControllerRunnerOptions) {
@@ -48,12 +54,27 @@ export class ControllerRunner {
 
   /** Look for due work now instead of at the next poll (after an API call created some). */
   wake(): void {
-    this.wakeUp?.();
+    if (this.wakeUp) this.wakeUp();
+    else this.wokenDuringTick = true;
+  }
+
+  /**
+   * Makes one row due now and looks for work: a controller whose row depends on another's status
+   * (a deployment on its candidates, a job on its deployment) is told at once instead of finding
+   * out at its next poll. A row this process is reconciling runs again right after its step; one
+   * leased by another replica keeps that replica's schedule (its poll still finds the change).
+   */
+  async nudge(table: ControlledTable, id: string): Promise<void> {
+    const key = `${table}:${id}`;
+    if (this.inflight.has(key)) this.nudgedInFlight.add(key);
+    else await this.options.store.makeDue(table, { id, now: this.now() });
+    this.wake();
   }
 
   /** Stops claiming, lets in-flight steps finish (or abort), and releases their leases. */
   async stop(): Promise<void> {
     this.stopping.abort();
+    if (this.dueTimer) clearTimeout(this.dueTimer.timer);
     this.wake();
     await this.loop;
     await Promise.allSettled(this.inflight.values());
@@ -61,11 +82,13 @@ export class ControllerRunner {
 
   private async run(): Promise<void> {
     while (!this.stopping.signal.aborted) {
+      this.wokenDuringTick = false;
       try {
         await this.tick();
       } catch (error) {
         this.options.logger.error({ err: error }, "controller tick failed");
       }
+      if (this.wokenDuringTick) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.options.pollMs);
         this.wakeUp = () => {
@@ -92,6 +115,7 @@ export class ControllerRunner {
         const key = `${controller.table}:${row.id}`;
         const work = this.drive(controller, row as ControlledColumns & Record<string, unknown>).finally(() => {
           this.inflight.delete(key);
+          this.nudgedInFlight.delete(key);
           this.wake();
         });
         this.inflight.set(key, work);
@@ -169,7 +193,10 @@ export class ControllerRunner {
       clearInterval(heartbeat);
       stopTimer();
     }
+    const key = `${controller.table}:${row.id}`;
+    if (this.nudgedInFlight.delete(key)) nextRunAt = Math.min(nextRunAt, this.now());
     if (isTerminal(controller.machine, row.status)) nextRunAt = Number.MAX_SAFE_INTEGER;
+    else this.wakeAt(nextRunAt);
     try {
       await store.releaseLease(controller.table, {
         id: row.id,
@@ -182,6 +209,20 @@ export class ControllerRunner {
       // The lease expires on its own; another pass (or replica) picks the row up then.
       log.warn({ err: error }, "lease release failed");
     }
+  }
+
+  /** A row due sooner than the next poll is looked at when it falls due, not up to a poll later. */
+  private wakeAt(at: number): void {
+    const delay = at - this.now();
+    if (delay <= 0 || delay >= this.options.pollMs || this.stopping.signal.aborted) return;
+    if (this.dueTimer && this.dueTimer.at <= at) return;
+    if (this.dueTimer) clearTimeout(this.dueTimer.timer);
+    const timer = setTimeout(() => {
+      this.dueTimer = undefined;
+      this.wake();
+    }, delay);
+    timer.unref();
+    this.dueTimer = { at, timer };
   }
 }
 

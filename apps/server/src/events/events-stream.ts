@@ -12,8 +12,9 @@ const HEARTBEAT_MS = 15_000;
 const TOKEN_RECHECK_MS = 2_000;
 
 /**
- * Server-sent events of the caller's resource transitions. It polls the event table rather than
- * an in-process bus, so a client connected to one replica sees transitions made by any replica.
+ * Server-sent events of the caller's resource transitions. It reads the event table rather than
+ * an in-process bus, so a client connected to one replica sees transitions made by any replica;
+ * this replica's own transitions wake it at once, others' are found by its poll.
  */
 export function registerEventStream(app: FastifyInstance, ctx: ServerContext): void {
   app.route({
@@ -51,9 +52,18 @@ export function registerEventStream(app: FastifyInstance, ctx: ServerContext): v
         "x-request-id": request.id,
       });
       out.write(": connected\n\n");
+      // Transitions this process commits wake the loop at once; the poll finds other replicas'.
+      let wake: (() => void) | undefined;
+      let changed = false;
+      const unsubscribe = ctx.store.onTransition((change) => {
+        if (change.row.owner_id !== principal.user.id) return;
+        changed = true;
+        wake?.();
+      });
       let closed = false;
       request.raw.on("close", () => {
         closed = true;
+        wake?.();
       });
       let lastWrite = Date.now();
       let lastTokenCheck = Date.now();
@@ -72,25 +82,38 @@ export function registerEventStream(app: FastifyInstance, ctx: ServerContext): v
           return false;
         }
       };
-      while (!closed) {
-        const events = await ctx.repos.events.list({
-          ownerId: principal.user.id,
-          ...filter,
-          afterId: after,
-          limit: 500,
-        });
-        const recheckDue = Date.now() - lastTokenCheck >= TOKEN_RECHECK_MS;
-        if ((events.length > 0 || recheckDue) && !(await tokenStillValid())) break;
-        for (const event of events) {
-          out.write(`id: ${event.id}\nevent: transition\ndata: ${JSON.stringify(eventView(event))}\n\n`);
-          after = event.id;
-          lastWrite = Date.now();
+      try {
+        while (!closed) {
+          changed = false;
+          const events = await ctx.repos.events.list({
+            ownerId: principal.user.id,
+            ...filter,
+            afterId: after,
+            limit: 500,
+          });
+          const recheckDue = Date.now() - lastTokenCheck >= TOKEN_RECHECK_MS;
+          if ((events.length > 0 || recheckDue) && !(await tokenStillValid())) break;
+          for (const event of events) {
+            out.write(`id: ${event.id}\nevent: transition\ndata: ${JSON.stringify(eventView(event))}\n\n`);
+            after = event.id;
+            lastWrite = Date.now();
+          }
+          if (Date.now() - lastWrite > HEARTBEAT_MS) {
+            out.write(": keep-alive\n\n");
+            lastWrite = Date.now();
+          }
+          if (changed) continue;
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, POLL_MS);
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          wake = undefined;
         }
-        if (Date.now() - lastWrite > HEARTBEAT_MS) {
-          out.write(": keep-alive\n\n");
-          lastWrite = Date.now();
-        }
-        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      } finally {
+        unsubscribe();
       }
       out.end();
     },

@@ -233,6 +233,8 @@ export class InstanceService {
       error: null,
       create_attempted_at: null,
       ready_at: null,
+      probed_gpus: null,
+      probed_disk_kb: null,
       deployment_id: candidate?.deploymentId ?? null,
       batch: candidate?.batch ?? null,
     };

@@ -10,11 +10,12 @@ import {
   type InstanceStatus,
 } from "@dumont/core";
 import type { ControlledStore, DeploymentRow, DeploymentsRepository, InstanceRow } from "@dumont/db";
-import { sshExec, shellQuote, type Offer } from "@dumont/providers";
+import type { Offer } from "@dumont/providers";
 import { ZodError, type z } from "zod";
 import { DeployConfig as StoredDeployConfig } from "@dumont/core";
 import type { Controller, ReconcileContext, ReconcileResult } from "../controllers/controller";
 import type { InstanceService } from "../instances/instance-service";
+import { probeMachine, type ProbeFacts } from "../instances/boot-probe";
 import type { SshKeyService } from "../account/ssh-key-service";
 import type { HistoryService } from "../history/history-service";
 import type { MarketKind } from "../market/market-registry";
@@ -253,23 +254,41 @@ export class DeploymentController implements Controller<DeploymentRow, Deploymen
     return { requeueInMs: this.options.pollMs };
   }
 
+  /**
+   * The winner is ready for use while the losers go: clients need not wait for them. `completed`
+   * still means every other candidate is confirmed destroyed (jobs and billing rely on that).
+   * Each loser's destruction makes this row due again (see wakeDependents), so the wait is short.
+   */
   private async keepWinner(row: DeploymentRow, ctx: Ctx): Promise<ReconcileResult> {
-    await this.dropAll(row, row.winner_instance_id, "lost the race");
-    await ctx.transition("cleanup", "destroying the other candidates", { outcome: "completed" });
-    return { requeueInMs: this.options.pollMs };
+    return this.destroyOthers(row, ctx, {
+      keep: row.winner_instance_id,
+      outcome: "completed",
+      reason: "lost the race",
+    });
   }
 
-  /** Every candidate but the winner is destroyed, and we wait for the marketplace to confirm. */
+  /** A failed or cancelled race: every candidate is destroyed, and we wait for the marketplace to confirm. */
   private async cleanup(row: DeploymentRow, ctx: Ctx): Promise<ReconcileResult> {
+    // A row that entered cleanup with a winner (before `ready` could end by itself) still keeps it.
     const keep = row.outcome === "completed" ? row.winner_instance_id : null;
-    await this.dropAll(row, keep, row.outcome === "cancelled" ? "deployment cancelled" : "deployment ended");
+    const outcome = (row.outcome ?? "failed") as "completed" | "failed" | "cancelled";
+    const reason = row.outcome === "cancelled" ? "deployment cancelled" : "deployment ended";
+    return this.destroyOthers(row, ctx, { keep, outcome, reason });
+  }
+
+  private async destroyOthers(
+    row: DeploymentRow,
+    ctx: Ctx,
+    end: { keep: string | null; outcome: "completed" | "failed" | "cancelled"; reason: string },
+  ): Promise<ReconcileResult> {
+    await this.dropAll(row, end.keep, end.reason);
     const candidates = await this.options.deployments.candidates(row.id);
     const pending = candidates.filter(
-      (c) => c.id !== keep && !isTerminal(INSTANCE_MACHINE, c.status as InstanceStatus),
+      (c) => c.id !== end.keep && !isTerminal(INSTANCE_MACHINE, c.status as InstanceStatus),
     );
     if (pending.length > 0) return { requeueInMs: this.options.pollMs };
-    const outcome = (row.outcome ?? "failed") as "completed" | "failed" | "cancelled";
-    await ctx.transition(outcome, `${candidates.length - (keep ? 1 : 0)} other candidate(s) destroyed`);
+    const others = candidates.length - (end.keep ? 1 : 0);
+    await ctx.transition(end.outcome, `${others} other candidate(s) destroyed`, { outcome: end.outcome });
     return { requeueInMs: 0 };
   }
 
@@ -300,29 +319,33 @@ export class DeploymentController implements Controller<DeploymentRow, Deploymen
     });
   }
 
-  /** Ready means more than running: SSH works, the GPUs are visible, and the disk is there. */
+  /**
+   * Ready means more than running: SSH works, the GPUs are visible, and the disk is there. The
+   * instance's boot probe saw all three in the session that found it up; a row without those facts
+   * (from before they were recorded) is probed again here.
+   */
   private async verify(candidate: InstanceRow, config: DeployConfig): Promise<string | undefined> {
     if (!candidate.ssh_host || !candidate.ssh_port) return "no SSH endpoint";
-    const key = await this.options.sshKeys.controlKey(candidate.owner_id);
-    const script = `nvidia-smi -L | grep -c '^GPU' ; df -Pk /workspace 2>/dev/null | awk 'NR==2 {print $2}'`;
-    try {
-      const result = await sshExec({
-        endpoint: { host: candidate.ssh_host, port: candidate.ssh_port, user: "root" },
-        privateKey: key.privateKey,
-        command: `sh -c ${shellQuote(script)}`,
-        timeoutMs: 20_000,
-      });
-      const [gpuLine, diskLine] = result.stdout.trim().split("\n");
-      const gpus = Number(gpuLine ?? 0);
-      if (!(gpus >= config.num_gpus)) return `nvidia-smi shows ${gpus} GPU(s), wanted ${config.num_gpus}`;
-      const diskGb = Number(diskLine ?? 0) / 1024 / 1024;
-      if (diskLine !== undefined && diskGb > 0 && diskGb + 1 < config.disk_size) {
-        return `disk is ${diskGb.toFixed(0)} GB, wanted ${config.disk_size} GB`;
+    let facts: ProbeFacts;
+    if (candidate.probed_gpus !== null) {
+      facts = { gpus: candidate.probed_gpus, diskKb: candidate.probed_disk_kb };
+    } else {
+      const key = await this.options.sshKeys.controlKey(candidate.owner_id);
+      try {
+        facts = await probeMachine(
+          { host: candidate.ssh_host, port: candidate.ssh_port, user: "root" },
+          key.privateKey,
+        );
+      } catch (error) {
+        return `SSH check failed: ${error instanceof Error ? error.message : String(error)}`;
       }
-      return undefined;
-    } catch (error) {
-      return `SSH check failed: ${error instanceof Error ? error.message : String(error)}`;
     }
+    if (!(facts.gpus >= config.num_gpus)) return `nvidia-smi shows ${facts.gpus} GPU(s), wanted ${config.num_gpus}`;
+    const diskGb = (facts.diskKb ?? 0) / 1024 / 1024;
+    if (diskGb > 0 && diskGb + 1 < config.disk_size) {
+      return `disk is ${diskGb.toFixed(0)} GB, wanted ${config.disk_size} GB`;
+    }
+    return undefined;
   }
 
   private async recordVerificationFailure(candidate: InstanceRow, problem: string): Promise<void> {

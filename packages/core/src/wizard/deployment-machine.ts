@@ -4,8 +4,9 @@ import { defineStateMachine } from "../state-machine";
  * The deploy wizard's race. `searching` ranks offers; `creating` rents the next batch (each
  * candidate is an instance, so it inherits instances' leak protection); `waiting` watches for the
  * first candidate that is really ready (running, SSH, GPUs visible, disk) and opens new batches
- * on a timer; `ready` keeps the winner; `cleanup` destroys every other candidate and waits for the
- * marketplace to confirm, then ends as completed, failed or cancelled.
+ * on a timer; `ready` has a verified winner (clients may use it from here) and destroys every
+ * other candidate, ending `completed` once the marketplace confirms they are gone; `cleanup` does
+ * the same for a race that failed or was cancelled (the winner too), then ends failed or cancelled.
  */
 export const DEPLOYMENT_MACHINE = defineStateMachine({
   name: "deployment",
@@ -16,7 +17,7 @@ export const DEPLOYMENT_MACHINE = defineStateMachine({
     searching: ["creating", "cleanup"],
     creating: ["waiting", "searching", "cleanup"],
     waiting: ["creating", "ready", "cleanup"],
-    ready: ["cleanup"],
+    ready: ["completed", "cleanup"],
     cleanup: ["completed", "failed", "cancelled"],
     completed: [],
     failed: [],

@@ -10,6 +10,7 @@ import * as roles from "./0007-roles";
 import * as blacklistHides from "./0008-blacklist-hides";
 import * as jobProvisioning from "./0009-job-provisioning";
 import * as attemptOutcome from "./0011-attempt-outcome";
+import * as bootProbe from "./0013-boot-probe";
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void>;
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   "0008-blacklist-hides": blacklistHides,
   "0009-job-provisioning": jobProvisioning,
   "0011-attempt-outcome": attemptOutcome,
+  "0013-boot-probe": bootProbe,
 };
 
 export function migrationsFor(dialect: SqlDialect): Record<string, Migration> {

@@ -29,4 +29,15 @@ export class JobsRepository {
       .limit(filter.limit)
       .execute();
   }
+
+  /** Ids of the jobs whose current step waits on this deployment (its winner, or its cleanup). */
+  async waitingOnDeployment(deploymentId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom("jobs")
+      .select("id")
+      .where("status", "in", ["provisioning", "stopping"])
+      .where("deployment_id", "=", deploymentId)
+      .execute();
+    return rows.map((r) => r.id);
+  }
 }
