@@ -183,7 +183,8 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     store,
     sshKeys,
     history,
-    pollMs: Math.min(config.instancePollMs, 1000),
+    // A fallback: its candidates' status changes make it due at once (wakeDependents).
+    pollMs: config.instancePollMs,
     searchTimeoutMs: config.searchTimeoutMs,
   });
   const wizard = new WizardService({

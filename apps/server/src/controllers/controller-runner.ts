@@ -35,7 +35,8 @@ export class ControllerRunner {
   private wakeUp: (() => void) | undefined;
   /** A wake that came while a tick was claiming: the next sleep is skipped instead of lost. */
   private wokenDuringTick = false;
-  /** One timer for the earliest row released here that falls due before the next poll. */
+  /** When rows released here fall due before a poll would see them (ascending), and one timer for the first. */
+  private dueTimes: number[] = [];
   private dueTimer: { at: number; timer: NodeJS.Timeout } | undefined;
   private readonly now: () => number;
 
@@ -196,7 +197,6 @@ export class ControllerRunner {
     const key = `${controller.table}:${row.id}`;
     if (this.nudgedInFlight.delete(key)) nextRunAt = Math.min(nextRunAt, this.now());
     if (isTerminal(controller.machine, row.status)) nextRunAt = Number.MAX_SAFE_INTEGER;
-    else this.wakeAt(nextRunAt);
     try {
       await store.releaseLease(controller.table, {
         id: row.id,
@@ -209,20 +209,33 @@ export class ControllerRunner {
       // The lease expires on its own; another pass (or replica) picks the row up then.
       log.warn({ err: error }, "lease release failed");
     }
+    this.wakeAt(nextRunAt);
   }
 
   /** A row due sooner than the next poll is looked at when it falls due, not up to a poll later. */
   private wakeAt(at: number): void {
     const delay = at - this.now();
     if (delay <= 0 || delay >= this.options.pollMs || this.stopping.signal.aborted) return;
-    if (this.dueTimer && this.dueTimer.at <= at) return;
+    let index = this.dueTimes.findIndex((t) => t > at);
+    if (index === -1) index = this.dueTimes.length;
+    this.dueTimes.splice(index, 0, at);
+    this.armDueTimer();
+  }
+
+  private armDueTimer(): void {
+    const now = this.now();
+    while (this.dueTimes.length > 0 && (this.dueTimes[0] ?? 0) <= now) this.dueTimes.shift();
+    const next = this.dueTimes[0];
+    if (next === undefined || this.stopping.signal.aborted) return;
+    if (this.dueTimer?.at === next) return;
     if (this.dueTimer) clearTimeout(this.dueTimer.timer);
     const timer = setTimeout(() => {
       this.dueTimer = undefined;
       this.wake();
-    }, delay);
+      this.armDueTimer();
+    }, next - now);
     timer.unref();
-    this.dueTimer = { at, timer };
+    this.dueTimer = { at: next, timer };
   }
 }
 

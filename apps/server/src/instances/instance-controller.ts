@@ -201,16 +201,17 @@ export class InstanceController implements Controller<InstanceRow, InstanceStatu
   }
 
   /**
-   * A first boot is looked at about every 5 % of the time it has taken so far, between a tenth of
-   * the poll interval and the poll interval: a machine that boots fast (the one that wins a race)
-   * is seen within a few percent of its boot time, and a slow one costs no more calls than before
-   * once it is past twenty intervals. Resumes keep the plain interval.
+   * A first boot is looked at about every 5 % of the time it has taken so far, between a quarter
+   * of the poll interval and the poll interval: a machine that boots fast (the one that wins a
+   * race) is seen within a few percent of its boot time, a slow one costs no more calls than
+   * before once it is past twenty intervals, and a race's candidates together stay within a few
+   * calls a second at the default interval. Resumes keep the plain interval.
    */
   private bootPollMs(row: InstanceRow, ctx: Ctx): number {
     const { pollMs } = this.options;
     if (row.ready_at !== null) return pollMs;
     const age = ctx.now() - row.created_at;
-    return Math.round(Math.min(pollMs, Math.max(pollMs / 10, age / 20)));
+    return Math.round(Math.min(pollMs, Math.max(pollMs / 4, age / 20)));
   }
 
   private async watch(row: InstanceRow, provider: Provider, ctx: Ctx): Promise<ReconcileResult> {

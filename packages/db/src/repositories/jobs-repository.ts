@@ -40,4 +40,15 @@ export class JobsRepository {
       .execute();
     return rows.map((r) => r.id);
   }
+
+  /** Ids of the live jobs on this machine (a lost machine ends their attempt; stopping waits for it to go). */
+  async onInstance(instanceId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom("jobs")
+      .select("id")
+      .where("status", "in", ["setting_up", "running", "collecting", "stopping"])
+      .where("instance_id", "=", instanceId)
+      .execute();
+    return rows.map((r) => r.id);
+  }
 }
