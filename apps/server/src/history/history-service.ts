@@ -66,21 +66,21 @@ export class HistoryService {
     const success = attempt.success && !attempt.abandoned;
     const written = await this.repo.recordAttempt(
       {
-      provider: attempt.provider,
-      machine_id: attempt.machineId,
-      offer_id: attempt.offerId,
-      instance_id: attempt.instanceId,
-      user_id: attempt.userId,
-      gpu_name: attempt.gpuName,
-      num_gpus: attempt.numGpus,
-      price_per_hour: attempt.pricePerHour,
-      geolocation: attempt.geolocation,
-      success: success ? 1 : 0,
-      outcome: attempt.abandoned ? "abandoned" : success ? "success" : "failure",
-      failure_stage: attempt.abandoned ? null : attempt.failureStage,
-      failure_reason: attempt.failureReason,
-      time_to_ready_s: attempt.timeToReadyS,
-      attempted_at: now,
+        provider: attempt.provider,
+        machine_id: attempt.machineId,
+        offer_id: attempt.offerId,
+        instance_id: attempt.instanceId,
+        user_id: attempt.userId,
+        gpu_name: attempt.gpuName,
+        num_gpus: attempt.numGpus,
+        price_per_hour: attempt.pricePerHour,
+        geolocation: attempt.geolocation,
+        success: success ? 1 : 0,
+        outcome: attempt.abandoned ? "abandoned" : success ? "success" : "failure",
+        failure_stage: attempt.abandoned ? null : attempt.failureStage,
+        failure_reason: attempt.failureReason,
+        time_to_ready_s: attempt.timeToReadyS,
+        attempted_at: now,
       },
       attempt.replace ? "replace" : "first",
     );
@@ -97,10 +97,10 @@ export class HistoryService {
       recent
         .filter((a) => a.outcome !== "abandoned")
         .map((a) => ({
-        success: a.success === 1,
-        stage: a.failure_stage as FailureStage | null,
-        at: a.attempted_at,
-      })),
+          success: a.success === 1,
+          stage: a.failure_stage as FailureStage | null,
+          at: a.attempted_at,
+        })),
     );
     if (!decision) return;
     const active = await this.repo.activeAutomatic({ provider: attempt.provider, machineId: attempt.machineId, now });
