@@ -85,7 +85,7 @@ export class InstanceController implements Controller<InstanceRow, InstanceStatu
       // Record first: if the status write below is refused (user deleted meanwhile), the
       // `destroying` step still knows which machine to destroy.
       await ctx.patch({ machine_id: machineId });
-      await this.attachLateKeys(row, provider, machineId, sentKeys, ctx);
+      await this.attachLateKeys(row, { provider, id: machineId }, sentKeys, ctx);
       await ctx.transition("booting", `rented machine ${machineId}`, { machine_id: machineId });
       return { requeueInMs: this.bootPollMs(row, ctx) };
     } catch (error) {
@@ -106,11 +106,11 @@ export class InstanceController implements Controller<InstanceRow, InstanceStatu
    */
   private async attachLateKeys(
     row: InstanceRow,
-    provider: Provider,
-    machineId: string,
+    machine: { provider: Provider; id: string },
     sent: readonly string[],
     ctx: Ctx,
   ): Promise<void> {
+    const { provider, id: machineId } = machine;
     if (!provider.capabilities.supportsSshKeyAttach) return;
     const late = (await this.options.sshKeys.authorizedKeys(row.owner_id)).filter((key) => !sent.includes(key));
     for (const key of late) {
