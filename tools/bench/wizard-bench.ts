@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { spawn } from "node:child_process";
 import { Writable } from "node:stream";
 import { resolve } from "node:path";
@@ -132,6 +133,13 @@ async function deployOnce(seed: number, strategy: Strategy): Promise<Run> {
     const wall = Date.now() - started;
     const body = JSON.parse(result.stdout) as { id: string; status: string; winner_instance_id: string | null };
     const db = server.server.context.database.db;
+    // The CLI returns once the winner is verified; the server goes on destroying the losers. Wait
+    // for that to end so the breakdown and the leak check see the whole race.
+    for (let i = 0; i < 200; i++) {
+      const row = await db.selectFrom("deployments").select("status").where("id", "=", body.id).executeTakeFirst();
+      if (!row || ["completed", "failed", "cancelled"].includes(row.status)) break;
+      await sleep(50);
+    }
     const deployment = await db.selectFrom("deployments").selectAll().where("id", "=", body.id).executeTakeFirst();
     const candidates = await db.selectFrom("instances").selectAll().where("deployment_id", "=", body.id).execute();
     const events = await db
@@ -157,7 +165,7 @@ async function deployOnce(seed: number, strategy: Strategy): Promise<Run> {
     const run: Run = {
       strategy,
       seed,
-      ok: body.status === "completed" && winner !== undefined,
+      ok: (body.status === "completed" || body.status === "ready") && winner !== undefined,
       wall,
       posted: since(deployment?.created_at),
       searched: since(events.find((e) => e.to_status === "creating")?.created_at),

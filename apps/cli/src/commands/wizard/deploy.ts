@@ -133,9 +133,14 @@ export function registerWizardDeploy(wizard: Command, cli: CliRuntime): void {
         );
         deployment = await follow(cli, deployment.id, progress);
         cli.print(deployment, () => withSshKey(deployment, keys, deploymentSummary));
-        if (deployment.status !== "completed") process.exitCode = 1;
+        if (!usable(deployment)) process.exitCode = 1;
       }),
     );
+}
+
+/** The race has a verified winner (ready: losers still being destroyed; completed: all gone). */
+function usable(d: DeploymentLike): boolean {
+  return (d.status === "ready" || d.status === "completed") && d.winner_instance_id !== null;
 }
 
 /** What the CLI saw of one candidate: when it appeared and, once gone, when it went (for cost so far). */
@@ -193,7 +198,9 @@ export async function follow(cli: CliRuntime, id: string, progress: Progress): P
           `${d.progress.created} rented${summary ? ` (${summary})` : ""}, cost so far ${cost}`
         );
       });
-      if (FINAL_STATUSES.includes(d.status)) {
+      // A verified winner is the user's to use at once; the server destroys the losers meanwhile
+      // and says so (`wizard status` ends `completed` once every one is confirmed gone).
+      if (FINAL_STATUSES.includes(d.status) || usable(d)) {
         progress.done();
         return d;
       }

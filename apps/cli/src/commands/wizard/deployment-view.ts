@@ -53,5 +53,10 @@ export function deploymentSummary(d: DeploymentLike): string {
   }
   if (d.error) lines.push(`error: ${d.error}`);
   if (d.ssh_command) lines.push("", `Ready in ${d.time_to_ready_seconds ?? "?"} s. Connect:  ${d.ssh_command}`);
+  if (d.status === "ready") {
+    lines.push(
+      `The other candidates are being destroyed now (billed until then); \`dumont wizard status ${d.id}\` shows it end completed.`,
+    );
+  }
   return lines.join("\n");
 }
