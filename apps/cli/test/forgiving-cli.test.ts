@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runCli, spawnServer, tempDir, type ServerProcess } from "@dumont/testing";
+import { cliSession, spawnServer, tempDir, type ServerProcess } from "@dumont/testing";
 
 interface JsonError {
   error: { code: string; message: string; details: Record<string, unknown>; hint?: string };
@@ -17,12 +17,7 @@ interface JsonError {
 describe("a CLI that forgives and explains", () => {
   let server: ServerProcess;
   const configHome = tempDir("dumont-cli-config-");
-  const run = (args: string[]) => runCli(args, { env: { XDG_CONFIG_HOME: configHome, DUMONT_API_URL: server.url } });
-  const json = async <T>(args: string[]): Promise<T> => {
-    const result = await run(["--json", ...args]);
-    if (result.code !== 0) throw new Error(`dumont ${args.join(" ")} failed: ${result.stdout}${result.stderr}`);
-    return JSON.parse(result.stdout) as T;
-  };
+  const { run, json } = cliSession(() => ({ XDG_CONFIG_HOME: configHome, DUMONT_API_URL: server.url }));
   const token = () =>
     (
       JSON.parse(readFileSync(join(configHome, "dumont", "config.json"), "utf8")) as {

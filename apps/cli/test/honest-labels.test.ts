@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setTimeout as sleep } from "node:timers/promises";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runCli, spawnServer, tempDir, type ServerProcess } from "@dumont/testing";
+import { cliSession, spawnServer, tempDir, type ServerProcess } from "@dumont/testing";
 
 const SIMULATED = "SIMULATED";
 
@@ -14,12 +14,7 @@ const SIMULATED = "SIMULATED";
 describe("dumont's human output is honest about the market and the money", () => {
   let server: ServerProcess;
   const configHome = tempDir("dumont-cli-honest-");
-  const run = (args: string[]) => runCli(args, { env: { XDG_CONFIG_HOME: configHome, DUMONT_API_URL: server.url } });
-  const json = async <T>(args: string[]): Promise<T> => {
-    const result = await run(["--json", ...args]);
-    if (result.code !== 0) throw new Error(`dumont ${args.join(" ")} failed: ${result.stdout}${result.stderr}`);
-    return JSON.parse(result.stdout) as T;
-  };
+  const { run, json } = cliSession(() => ({ XDG_CONFIG_HOME: configHome, DUMONT_API_URL: server.url }));
   const waitInstance = async (id: string, statuses: string[]) => {
     for (let i = 0; i < 400; i++) {
       const instance = await json<{ status: string; error: string | null }>(["instance", "get", id]);

@@ -2,18 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setTimeout as sleep } from "node:timers/promises";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runCli, spawnServer, tempDir, type ServerProcess } from "@dumont/testing";
+import { cliSession, spawnServer, tempDir, type ServerProcess } from "@dumont/testing";
 
 /** `dumont server` with no key (embedded simulated market), driven only through the CLI. */
 describe("dumont instance … against the embedded marketplace", () => {
   let server: ServerProcess;
   const configHome = tempDir("dumont-cli-config-");
-  const run = (args: string[]) => runCli(args, { env: { XDG_CONFIG_HOME: configHome, DUMONT_API_URL: server.url } });
-  const json = async <T>(args: string[]): Promise<T> => {
-    const result = await run(["--json", ...args]);
-    if (result.code !== 0) throw new Error(`dumont ${args.join(" ")} failed: ${result.stdout}${result.stderr}`);
-    return JSON.parse(result.stdout) as T;
-  };
+  const { run, json } = cliSession(() => ({ XDG_CONFIG_HOME: configHome, DUMONT_API_URL: server.url }));
   const waitStatus = async (id: string, status: string) => {
     for (let i = 0; i < 300; i++) {
       const instance = await json<{ status: string; error: string | null }>(["instance", "get", id]);

@@ -27,3 +27,20 @@ export function runCli(
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/**
+ * A user's CLI session against one server: `run` as they would type it, and `json` for `--json`
+ * answers that must succeed. `env` is read at each call (the server's URL is known only later).
+ */
+export function cliSession(env: () => Record<string, string>): {
+  run: (args: string[], options?: { stdin?: string }) => Promise<CliRun>;
+  json: <T>(args: string[]) => Promise<T>;
+} {
+  const run = (args: string[], options: { stdin?: string } = {}) => runCli(args, { env: env(), ...options });
+  const json = async <T>(args: string[]): Promise<T> => {
+    const result = await run(["--json", ...args]);
+    if (result.code !== 0) throw new Error(`dumont ${args.join(" ")} failed: ${result.stdout}${result.stderr}`);
+    return JSON.parse(result.stdout) as T;
+  };
+  return { run, json };
+}
