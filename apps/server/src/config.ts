@@ -45,6 +45,11 @@ const EnvSchema = z.object({
   DUMONT_JOB_OUTPUT_MAX_BYTES: PositiveInt.default(10 * 1024 * 1024 * 1024),
   DUMONT_JOB_CHECKPOINT_MAX_BYTES: PositiveInt.default(10 * 1024 * 1024 * 1024),
   DUMONT_JOB_MAX_FILES: PositiveInt.default(100_000),
+  DUMONT_MIN_FREE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(1024 * 1024 * 1024),
   DUMONT_JOB_PROVISION_TIMEOUT_S: PositiveInt.default(1800),
   // Empty means unset: the default policy (open until an operator exists, then invite).
   DUMONT_REGISTRATION: z.preprocess((v) => (v === "" ? undefined : v), z.enum(["open", "invite", "closed"]).optional()),
@@ -91,7 +96,7 @@ export interface ServerConfig {
   /** Where `model install` downloads the Ollama installer from (on the rented machine). */
   ollamaInstallUrl: string;
   /** What a job may bring back: its log (head + tail kept), outputs and checkpoint. */
-  jobLimits: { logBytes: number; outputBytes: number; checkpointBytes: number; files: number };
+  jobLimits: { logBytes: number; outputBytes: number; checkpointBytes: number; entries: number; minFreeBytes: number };
   /** A job with no machine after this long (per attempt) ends timed_out. */
   jobProvisionTimeoutMs: number;
   /** undefined = open while no operator exists, invite once one does. */
@@ -133,7 +138,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       logBytes: e.DUMONT_JOB_LOG_MAX_BYTES,
       outputBytes: e.DUMONT_JOB_OUTPUT_MAX_BYTES,
       checkpointBytes: e.DUMONT_JOB_CHECKPOINT_MAX_BYTES,
-      files: e.DUMONT_JOB_MAX_FILES,
+      entries: e.DUMONT_JOB_MAX_FILES,
+      minFreeBytes: e.DUMONT_MIN_FREE_BYTES,
     },
     jobProvisionTimeoutMs: e.DUMONT_JOB_PROVISION_TIMEOUT_S * 1000,
     market: e.DUMONT_MARKET === "auto" ? (e.VAST_API_KEY ? "vast" : "embedded") : e.DUMONT_MARKET,

@@ -13,7 +13,7 @@ describe("MachineTransfer", () => {
   let t: TestMarket;
   let endpoint: SshEndpoint;
   let privateKey: string;
-  const limits = { maxBytes: 10 * 1024 * 1024, maxFiles: 1000 };
+  const limits = { maxBytes: 10 * 1024 * 1024, maxEntries: 1000, minFreeBytes: 0 };
 
   beforeAll(async () => {
     t = await startTestMarket();
@@ -49,7 +49,8 @@ describe("MachineTransfer", () => {
       const store = new ResourceStore(tempDir(), "job_retry");
       const transfer = new MachineTransfer({ ...endpoint, port }, privateKey);
       const result = await transfer.pull(store, "outputs", ["/workspace/out"], { limits, retries: 4 });
-      expect(result).toMatchObject({ files: 1, bytes: 200_000, missing: [] });
+      // workspace/, workspace/out/ and the file.
+      expect(result).toMatchObject({ entries: 3, bytes: 200_000, missing: [] });
       expect(readFileSync(join(store.areaDir("outputs"), "workspace/out/data.bin")).length).toBe(200_000);
     } finally {
       clearTimeout(opened);
@@ -62,9 +63,29 @@ describe("MachineTransfer", () => {
     const store = new ResourceStore(tempDir(), "job_many");
     const transfer = new MachineTransfer(endpoint, privateKey);
     await expect(
-      transfer.pull(store, "outputs", ["/workspace/many"], { limits: { maxBytes: limits.maxBytes, maxFiles: 100 } }),
+      transfer.pull(store, "outputs", ["/workspace/many"], { limits: { ...limits, maxEntries: 100 } }),
     ).rejects.toBeInstanceOf(TransferLimitExceeded);
-    expect(store.usage("outputs")).toEqual({ bytes: 0, files: 0 });
+    expect(store.usage("outputs")).toEqual({ bytes: 0, entries: 0 });
+  });
+
+  it("counts directories too: a tree of empty directories is stopped like a pile of files", async () => {
+    await onMachine("mkdir -p /workspace/dirs && cd /workspace/dirs && seq 1 2000 | xargs mkdir");
+    const store = new ResourceStore(tempDir(), "job_dirs");
+    const transfer = new MachineTransfer(endpoint, privateKey);
+    await expect(
+      transfer.pull(store, "outputs", ["/workspace/dirs"], { limits: { ...limits, maxEntries: 100 } }),
+    ).rejects.toBeInstanceOf(TransferLimitExceeded);
+    expect(store.usage("outputs")).toEqual({ bytes: 0, entries: 0 });
+  });
+
+  it("stops a copy when the control plane's disk runs low, whatever the job's own limits", async () => {
+    const store = new ResourceStore(tempDir(), "job_disk");
+    const transfer = new MachineTransfer(endpoint, privateKey);
+    const error = await transfer
+      .pull(store, "outputs", ["/workspace/out"], { limits: { ...limits, minFreeBytes: Number.MAX_SAFE_INTEGER } })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransferLimitExceeded);
+    expect(String(error)).toContain("disk is down to");
   });
 
   it("refuses remote paths outside /workspace before touching the machine", async () => {

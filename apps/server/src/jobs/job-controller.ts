@@ -37,7 +37,7 @@ export interface JobControllerOptions {
   box: SecretBox;
   /** Logs and outputs live under here (DUMONT_HOME/jobs), readable after the machine is gone. */
   storeDir: string;
-  limits: { logBytes: number; outputBytes: number; checkpointBytes: number; files: number };
+  limits: { logBytes: number; outputBytes: number; checkpointBytes: number; entries: number; minFreeBytes: number };
   /** Per attempt: with no machine after this long, the job ends timed_out. */
   provisionTimeoutMs: number;
   pollMs: number;
@@ -71,8 +71,8 @@ export class JobController implements Controller<JobRow, JobStatus> {
   }
 
   private transferLimits(kind: "outputs" | "checkpoint"): TransferLimits {
-    const { outputBytes, checkpointBytes, files } = this.options.limits;
-    return { maxBytes: kind === "outputs" ? outputBytes : checkpointBytes, maxFiles: files };
+    const { outputBytes, checkpointBytes, entries, minFreeBytes } = this.options.limits;
+    return { maxBytes: kind === "outputs" ? outputBytes : checkpointBytes, maxEntries: entries, minFreeBytes };
   }
 
   async reconcile(row: JobRow, ctx: Ctx): Promise<ReconcileResult> {

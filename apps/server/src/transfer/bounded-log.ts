@@ -48,9 +48,11 @@ export class BoundedLog {
     const head = this.headSize();
     let rest = chunk;
     if (head < this.limits.headBytes && !this.tailFile()) {
+      // The head ends on a character boundary when it can, so no character straddles the cut.
       const room = this.limits.headBytes - head;
-      appendFileSync(this.headPath, rest.subarray(0, room), { mode: 0o600 });
-      rest = rest.subarray(room);
+      const take = rest.length <= room ? rest.length : utf8SafeEnd(rest.subarray(0, room)) || room;
+      appendFileSync(this.headPath, rest.subarray(0, take), { mode: 0o600 });
+      rest = rest.subarray(take);
     }
     if (rest.length === 0) return;
     const tail = this.tailFile() ?? { path: this.tailPath(this.headSize()), start: this.headSize(), size: 0 };
@@ -64,13 +66,14 @@ export class BoundedLog {
     const head = this.headSize();
     if (offset < head) {
       const data = readRange(this.headPath, offset, Math.min(maxBytes, head - offset));
-      return { data: data.subarray(0, utf8SafeEnd(data)), nextOffset: offset + utf8SafeEnd(data), skipped: 0 };
+      const end = cleanEnd(data);
+      return { data: data.subarray(0, end), nextOffset: offset + end, skipped: 0 };
     }
     const tail = this.tailFile();
     if (!tail) return { data: Buffer.alloc(0), nextOffset: Math.min(offset, head), skipped: 0 };
     const from = Math.max(offset, tail.start);
     const data = readRange(tail.path, from - tail.start, Math.min(maxBytes, tail.start + tail.size - from));
-    const end = utf8SafeEnd(data);
+    const end = cleanEnd(data);
     return { data: data.subarray(0, end), nextOffset: from + end, skipped: from - offset };
   }
 
@@ -152,6 +155,14 @@ function readRange(path: string, position: number, length: number): Buffer {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Where a slice may end so it decodes cleanly, but never nowhere: a slice that is only a broken
+ * sequence (a stray byte from a hostile or killed writer) is returned whole, so readers move on.
+ */
+function cleanEnd(data: Buffer): number {
+  return utf8SafeEnd(data) || data.length;
 }
 
 /** The length of `data` without a UTF-8 sequence cut at its end, so each slice decodes cleanly. */

@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync } from "node:fs";
+import { lstatSync, mkdirSync, statfsSync } from "node:fs";
 import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { confineRemotePath, isDumontError, parseByteCount } from "@dumont/core";
@@ -8,8 +8,10 @@ import type { ResourceStore, StoreArea } from "./resource-store";
 export interface TransferLimits {
   /** Most bytes an area may hold after the copy. */
   maxBytes: number;
-  /** Most plain files an area may hold (a million empty files fill a disk's inodes). */
-  maxFiles: number;
+  /** Most entries (files and directories) an area may hold: a million empty ones fill a disk's inodes. */
+  maxEntries: number;
+  /** A copy stops when the control plane's disk has less than this free (every user's store shares it). */
+  minFreeBytes: number;
 }
 
 export interface PullOptions {
@@ -28,7 +30,7 @@ export interface PullResult {
   /** Entries that were not plain files or directories, removed after the copy. */
   removed: string[];
   bytes: number;
-  files: number;
+  entries: number;
 }
 
 /** A copy that would exceed its limits: permanent (retrying copies the same bytes), and the partial copy is removed. */
@@ -168,15 +170,26 @@ export class MachineTransfer {
     const abortOuter = () => controller.abort();
     options.signal?.addEventListener("abort", abortOuter, { once: true });
     let exceeded: string | null = null;
+    const { maxBytes, maxEntries, minFreeBytes } = options.limits;
     const check = () => {
-      const usage = store.usage(area);
-      if (usage.bytes > options.limits.maxBytes)
-        exceeded = `${formatBytes(usage.bytes)} and counting, over the limit of ${formatBytes(options.limits.maxBytes)}`;
-      else if (usage.files > options.limits.maxFiles)
-        exceeded = `${usage.files} files and counting, over the limit of ${options.limits.maxFiles}`;
+      const usage = store.usage(area, { bytes: maxBytes, entries: maxEntries });
+      if (usage.bytes > maxBytes)
+        exceeded = `${formatBytes(usage.bytes)} and counting, over the limit of ${formatBytes(maxBytes)}`;
+      else if (usage.entries > maxEntries)
+        exceeded = `${usage.entries} files and directories and counting, over the limit of ${maxEntries}`;
+      else if (freeBytes(store.root) < minFreeBytes)
+        exceeded = `the control plane's disk is down to ${formatBytes(freeBytes(store.root))} free (it keeps ${formatBytes(minFreeBytes)})`;
       if (exceeded) controller.abort();
     };
-    const timer = setInterval(check, WATCH_EVERY_MS);
+    // The walk runs on the event loop: look again after five times what the last look took, so a
+    // large tree slows the watchdog down rather than the server.
+    let timer: NodeJS.Timeout | undefined;
+    const watch = () => {
+      const started = Date.now();
+      check();
+      if (!exceeded) timer = setTimeout(watch, Math.max(WATCH_EVERY_MS, 5 * (Date.now() - started)));
+    };
+    timer = setTimeout(watch, WATCH_EVERY_MS);
     try {
       const result = await copy(controller.signal);
       check();
@@ -189,7 +202,7 @@ export class MachineTransfer {
       }
       throw error;
     } finally {
-      clearInterval(timer);
+      clearTimeout(timer);
       options.signal?.removeEventListener("abort", abortOuter);
     }
   }
@@ -209,6 +222,15 @@ export class MachineTransfer {
         await sleep(500 * 2 ** attempt);
       }
     }
+  }
+}
+
+function freeBytes(path: string): number {
+  try {
+    const stat = statfsSync(path);
+    return stat.bavail * stat.bsize;
+  } catch {
+    return Number.POSITIVE_INFINITY;
   }
 }
 

@@ -77,22 +77,27 @@ export class ResourceStore {
     return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
-  /** Bytes and entries in `area` that are not directories (links and others count: they are removed after a copy). */
-  usage(area: StoreArea): { bytes: number; files: number } {
+  /**
+   * Bytes and entries in `area`: every entry counts, directories too (a million empty directories
+   * fill a disk's inodes as surely as files). With `stopAbove`, the walk ends as soon as either
+   * count passes it, so a watchdog never walks a huge tree to the end.
+   */
+  usage(area: StoreArea, stopAbove?: { bytes: number; entries: number }): { bytes: number; entries: number } {
     let bytes = 0;
-    let files = 0;
+    let entries = 0;
     for (const entry of this.walk(area)) {
-      files += 1;
+      entries += 1;
       bytes += entry.size;
+      if (stopAbove && (bytes > stopAbove.bytes || entries > stopAbove.entries)) break;
     }
-    return { bytes, files };
+    return { bytes, entries };
   }
 
   /**
-   * Everything below `area` but directories, without following links: plain files with their
-   * size, anything else as `other`. Tolerates entries vanishing mid-walk (a copy is running).
+   * Everything below `area`, without following links: directories, plain files with their size,
+   * anything else as `other`. Tolerates entries vanishing mid-walk (a copy is running).
    */
-  private *walk(area: StoreArea): Generator<{ kind: "file" | "other"; path: string; size: number }> {
+  private *walk(area: StoreArea): Generator<{ kind: "file" | "dir" | "other"; path: string; size: number }> {
     const pending: [string, string][] = [[this.areaDir(area), ""]];
     for (let next = pending.pop(); next; next = pending.pop()) {
       const [dir, prefix] = next;
@@ -107,6 +112,7 @@ export class ResourceStore {
         const path = `${prefix}/${entry.name}`;
         if (entry.isDirectory()) {
           pending.push([full, path]);
+          yield { kind: "dir", path, size: 0 };
           continue;
         }
         let size = 0;

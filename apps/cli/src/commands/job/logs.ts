@@ -22,9 +22,12 @@ export function registerJobLogs(job: Command, cli: CliRuntime): void {
         // The server sends the log a page at a time: read on while there is more, and with
         // --follow, until the job ends.
         while (page.more || (o.follow && !page.finished)) {
+          const from = page.next_offset;
           if (!page.more) await sleep(1000);
-          page = await client.call("jobLogs", { params: { id }, query: { offset: page.next_offset } });
+          page = await client.call("jobLogs", { params: { id }, query: { offset: from } });
           process.stdout.write(page.logs);
+          // A server that cannot move on from an offset must not make this loop spin.
+          if (page.next_offset <= from && page.more) await sleep(1000);
         }
       }),
     );
