@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { parseExecuteCommand } from "../instances/instance-command";
+import { TooManyPendingResults } from "../instances/result-store";
 import type { Instance } from "../instances/instance";
 import type { MarketContext } from "../market-context";
 import type { MachineRun } from "../sandbox/run-in-machine";
@@ -38,7 +39,7 @@ export function registerCommandRoutes(app: FastifyInstance, ctx: MarketContext):
     const parsed = parseExecuteCommand(command);
     if (!parsed.ok) throw new VastError(400, "invalid_args", parsed.reason);
     requireRunning(instance, "execute");
-    const token = ctx.results.open();
+    const token = openResult(ctx, String(principal.account.id));
     void ctx.manager
       .runInInstance(instance, parsed.argv, EXECUTE_LIMITS)
       .then((run) => ctx.results.complete(token, run ? executeText(run) : "sandbox: the machine stopped\n"))
@@ -61,10 +62,10 @@ export function registerCommandRoutes(app: FastifyInstance, ctx: MarketContext):
     const tail = parseTail(body.tail);
     const filter = parseFilter(body.filter);
     const daemon = body.daemon_logs === true || body.daemon_logs === "true";
-    const token = ctx.results.open();
+    const token = openResult(ctx, String(principal.account.id));
     void collectLogs(ctx, instance, daemon)
       .then((lines) => {
-        const matching = filter ? lines.filter((line) => filter.test(line)) : lines;
+        const matching = filter === undefined ? lines : lines.filter((line) => line.includes(filter));
         const kept = tail === 0 ? [] : matching.slice(-tail);
         ctx.results.complete(token, kept.map((line) => `${line}\n`).join(""));
       })
@@ -113,12 +114,25 @@ function parseTail(raw: string | number | null | undefined): number {
   return Math.min(Number(text), MAX_TAIL);
 }
 
-function parseFilter(raw: string | null | undefined): RegExp | undefined {
+/**
+ * The filter is plain text a line must contain (as Vast's own grep-like filter is used), never a
+ * regular expression: the lines are the account's own, and a pattern like `^(a+)+$` over them
+ * would stall the whole market for every account.
+ */
+function parseFilter(raw: string | null | undefined): string | undefined {
   if (raw === undefined || raw === null || raw === "") return undefined;
+  if (raw.length > 200) throw new VastError(400, "invalid_args", "filter is longer than 200 characters.");
+  return raw;
+}
+
+/** A pending result for the caller's account, or Vast's rate-limit answer when it has too many. */
+function openResult(ctx: MarketContext, accountId: string): string {
   try {
-    return new RegExp(raw);
+    return ctx.results.open(accountId);
   } catch (error) {
-    throw new VastError(400, "invalid_args", `filter is not a valid expression: ${(error as Error).message}`);
+    if (error instanceof TooManyPendingResults)
+      throw new VastError(429, "rate_limited", `${error.message}; retry shortly.`);
+    throw error;
   }
 }
 
