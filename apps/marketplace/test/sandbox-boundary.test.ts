@@ -276,6 +276,15 @@ describe("the sandbox is a boundary", () => {
       expect([lo?.trim(), eth0?.trim()]).toEqual(["lo", "eth0"]);
       expect(rest).toHaveLength(1);
       expect(rest[0]).toContain(`inet ${myAddress}/24`);
+      // No default route: beyond the bridge's /24 every address fails at once (the host's other
+      // addresses, a LAN, cloud metadata), whatever the host's forwarding setting.
+      const routes = await ssh(
+        mine,
+        key,
+        "ip route; python3 -c \"import socket; s=socket.socket(); s.settimeout(2)\ntry: s.connect(('169.254.169.254', 80)); print('open')\nexcept OSError as e: print(e.errno)\"",
+      );
+      expect(routes.stdout).not.toContain("default");
+      expect(routes.stdout.trim().split("\n").at(-1)).toBe("101"); // ENETUNREACH
       // It cannot change its network (no capability, and the namespace is the host root's).
       const change = await ssh(
         mine,

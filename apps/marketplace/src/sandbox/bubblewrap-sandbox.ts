@@ -212,6 +212,13 @@ async function waitForStart(child: ChildProcess): Promise<StartOutcome> {
     const finish = (outcome: StartOutcome) => {
       if (done) return;
       done = true;
+      // The pipes stay open for the sandbox's life and the code inside may write to them: stop
+      // keeping what comes, and drain it so nothing piles up.
+      for (const stream of [child.stdout, child.stderr, child.stdio[INFO_FD]]) {
+        const readable = stream as NodeJS.ReadableStream | null | undefined;
+        readable?.removeAllListeners("data");
+        readable?.resume();
+      }
       clearTimeout(timer);
       resolve(outcome);
     };

@@ -162,7 +162,8 @@ export class SandboxNetwork {
               "link set dev lo up",
               `addr add ${machine.address}/24 dev eth0`,
               "link set dev eth0 up",
-              `route add default via ${this.hostAddress}`,
+              // No default route: the bridge's /24 is all a machine can reach (dumont-host and the
+              // forwarded ports live there); every other address fails at once, forwarding or not.
             ],
           )
         : host;

@@ -122,9 +122,19 @@ function handleClient(client: Connection, options: InstanceSshOptions): void {
   });
 }
 
+const MAX_ENV_VARS = 256;
+const MAX_ENV_BYTES = 64 * 1024;
+
 function handleSession(session: Session, options: InstanceSshOptions): void {
   const state: SessionState = { env: {}, pty: undefined };
-  session.on("env", (accept, _reject, info) => {
+  // A client may send as many env requests as it likes: keep a bounded few, refuse the rest.
+  let envBytes = 0;
+  session.on("env", (accept, reject, info) => {
+    envBytes += info.key.length + info.val.length;
+    if (Object.keys(state.env).length >= MAX_ENV_VARS || envBytes > MAX_ENV_BYTES) {
+      reject?.();
+      return;
+    }
     state.env[info.key] = info.val;
     accept?.();
   });

@@ -31,6 +31,11 @@ export function bindProcessToChannel(
   child.stdout?.pipe(channel, { end: false });
   child.stderr?.pipe(channel.stderr, { end: false });
 
+  // "exit" comes before "close" (which waits for the pipes): from then on the pid may be reused,
+  // so nothing is signalled any more.
+  child.once("exit", () => {
+    running = false;
+  });
   child.once("error", (error) => {
     running = false;
     if (channelClosed) return;

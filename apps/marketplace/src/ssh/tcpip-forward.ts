@@ -52,11 +52,19 @@ export function forwardInSandbox(
   child.stderr?.on("data", (chunk: Buffer) => {
     if (channel) return;
     stderr += chunk.toString();
+    // The relay says one short line; more is not ours to keep.
+    if (stderr.length > 4096) {
+      signalGroup(child, "SIGKILL");
+      return;
+    }
     if (!stderr.includes("connected\n")) return;
     const opened = accept();
     channel = opened;
     opened.on("error", (error: Error) => logger.debug({ err: error }, "ssh forward channel error"));
-    opened.on("close", () => signalGroup(child, "SIGKILL"));
+    // Only while the relay runs: after it exits its pid (and group id) may belong to someone else.
+    opened.on("close", () => {
+      if (child.exitCode === null && child.signalCode === null) signalGroup(child, "SIGKILL");
+    });
     if (child.stdin) {
       child.stdin.on("error", () => undefined);
       opened.pipe(child.stdin);
