@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, createServer, type AddressInfo, type Server } from "node:net";
 import { MACHINE_HOST_NAME, MACHINE_REACHABLE_LISTEN_HOST, startMarketplace } from "../src/index";
+import { MAX_PROCESSES_PER_MACHINE } from "../src/sandbox/bubblewrap-argv";
 import {
   generateKey,
   hostPidsOf,
@@ -184,6 +185,13 @@ describe("the sandbox is a boundary", () => {
     const [otherPid] = await hostPidsOf(["sleep", "987702"]);
     const otherUid = Number(/^Uid:\s+(\d+)/m.exec(await readFile(`/proc/${otherPid}/status`, "utf8"))?.[1]);
     expect(otherUid).not.toBe(hostUid);
+    // A fork bomb stops at the machine's process limit (per host uid, so per machine), on the
+    // init's children and on what SSH starts alike.
+    const limit = await ssh(mine, key, "ulimit -u; cat /proc/1/limits | grep 'Max processes'");
+    expect(limit.stdout).toMatch(new RegExp(`^${MAX_PROCESSES_PER_MACHINE}\n`));
+    expect(limit.stdout).toMatch(
+      new RegExp(`Max processes\\s+${MAX_PROCESSES_PER_MACHINE}\\s+${MAX_PROCESSES_PER_MACHINE}`),
+    );
   });
 
   it("never lets a link planted in its home redirect the market's own writes on the host", async () => {

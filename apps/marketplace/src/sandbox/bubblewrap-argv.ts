@@ -28,6 +28,14 @@ export const LIFELINE_FD = 4;
 /** Where stage 1 shows the disk directories to stage 2 (inside stage 1's private tmpfs). */
 const STAGING = "/tmp/dumont-sandbox";
 
+/**
+ * Every sandbox runs as a host uid of its own, so a per-uid process limit caps a whole machine: a
+ * fork bomb inside stops at this many processes instead of taking the host's pids. Set before the
+ * uid changes (on the init and on everything that enters), since limits are inherited.
+ */
+export const MAX_PROCESSES_PER_MACHINE = 4096;
+const PROCESS_LIMIT = ["prlimit", `--nproc=${MAX_PROCESSES_PER_MACHINE}`, "--"];
+
 /** The PATH that finds the system's tools (nsenter, setpriv, perl): never one a user can write to. */
 export const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -107,6 +115,7 @@ export function sandboxArgv(sources: SandboxSources, uid: number, infoFd: number
     `${STAGING}/sim`,
     "--die-with-parent",
     "--",
+    ...PROCESS_LIMIT,
     "setpriv",
     `--reuid=${uid}`,
     `--regid=${uid}`,
@@ -246,6 +255,7 @@ export function enterArgv(argv: readonly string[]): string[] {
     "nsenter",
     ...SANDBOX_NAMESPACES.map((kind, i) => `${NSENTER_OPTION[kind]}=/proc/self/fd/${3 + i}`),
     "--",
+    ...PROCESS_LIMIT,
     "setpriv",
     "--no-new-privs",
     "--inh-caps=-all",
