@@ -1,3 +1,4 @@
+import { connect } from "node:net";
 import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -288,4 +289,23 @@ export async function hostPidsOf(argv: readonly string[]): Promise<number[]> {
     }
   }
   return pids;
+}
+
+/** The first line a TCP server says (an SSH banner, a test server's greeting), or undefined if none within 2 s. */
+export async function readGreeting(host: string, port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = connect(port, host);
+    let text = "";
+    const done = () => {
+      socket.destroy();
+      resolve(text || undefined);
+    };
+    socket.setTimeout(2_000, done);
+    socket.on("data", (chunk: Buffer) => {
+      text += chunk.toString();
+      if (text.includes("\n")) done();
+    });
+    socket.on("error", done);
+    socket.on("end", done);
+  });
 }

@@ -4,12 +4,13 @@ import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, createServer, type AddressInfo, type Server } from "node:net";
+import { createServer, type AddressInfo, type Server } from "node:net";
 import { MACHINE_HOST_NAME, MACHINE_REACHABLE_LISTEN_HOST, startMarketplace } from "../src/index";
 import { MAX_PROCESSES_PER_MACHINE } from "../src/sandbox/bubblewrap-argv";
 import {
   generateKey,
   hostPidsOf,
+  readGreeting,
   run,
   runningInstance,
   ssh,
@@ -508,23 +509,6 @@ function readProbe(host: string, port: number): string {
 }
 
 /** The first line a TCP server sends, or undefined when nothing answers. */
-async function readGreeting(host: string, port: number): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const socket = connect(port, host);
-    let text = "";
-    const done = () => {
-      socket.destroy();
-      resolve(text || undefined);
-    };
-    socket.setTimeout(2_000, done);
-    socket.on("data", (chunk: Buffer) => {
-      text += chunk.toString();
-      if (text.includes("\n")) done();
-    });
-    socket.on("error", done);
-    socket.on("end", done);
-  });
-}
 
 /** The host's interfaces matching `ip link show <filter>` (e.g. `master dumont-sim0`, or a name). */
 async function hostLinks(filter: string): Promise<string[]> {

@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, readdir, stat, writeFile } from "node:fs/promises";
-import { connect } from "node:net";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   generateKey,
+  readGreeting,
   rsyncShell,
   run,
   runningInstance,
@@ -266,20 +266,3 @@ async function snapshot(root: string): Promise<Record<string, string>> {
 }
 
 /** The first line a TCP server sends, or undefined when nothing answers. */
-async function readGreeting(host: string, port: number): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const socket = connect(port, host);
-    let text = "";
-    const done = () => {
-      socket.destroy();
-      resolve(text || undefined);
-    };
-    socket.setTimeout(2_000, done);
-    socket.on("data", (chunk: Buffer) => {
-      text += chunk.toString();
-      if (text.includes("\n")) done();
-    });
-    socket.on("error", done);
-    socket.on("end", done);
-  });
-}
