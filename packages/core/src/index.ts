@@ -12,5 +12,6 @@ export * from "./history/reliability";
 export * from "./billing/machine-cost";
 export * from "./wizard/deployment-machine";
 export * from "./job/job-machine";
+export * from "./standby/standby-machine";
 export * from "./trust/remote-path";
 export * from "./trust/machine-values";

@@ -63,6 +63,34 @@ export class ControlledStore {
     this.db = db as unknown as Kysely<ControlledDb>;
   }
 
+  /**
+   * Inserts a new controlled row and its creation event in one transaction. Written apart, another
+   * replica could claim the row and log its first transition before the creation event, and the
+   * resource's history would read out of order.
+   */
+  async insertCreated(
+    table: ControlledTable,
+    row: ControlledColumns,
+    event: { reason: string; actor: string },
+  ): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto(table).values(row).execute();
+      await trx
+        .insertInto("events")
+        .values({
+          resource_type: table,
+          resource_id: row.id,
+          owner_id: row.owner_id,
+          from_status: null,
+          to_status: row.status,
+          reason: event.reason,
+          actor: event.actor,
+          created_at: row.created_at,
+        })
+        .execute();
+    });
+  }
+
   async claimDue(table: ControlledTable, options: ClaimOptions): Promise<ControlledColumns[]> {
     if (options.activeStatuses.length === 0) return [];
     const { now } = options;

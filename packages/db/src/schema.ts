@@ -263,6 +263,113 @@ export interface JobsTable extends ControlledColumns {
   provision_started_at: number | null;
 }
 
+/** A user's CPU standby settings (`dumont standby configure`). One row per user; absent = defaults. */
+export interface StandbyConfigsTable {
+  user_id: string;
+  zone: string;
+  machine_type: string;
+  disk_gb: number;
+  spot: number;
+  sync_interval_s: number;
+  /** Every new GPU instance of this user gets a standby. */
+  auto_standby: number;
+  auto_failover: number;
+  auto_recovery: number;
+  /** JSON list of rsync exclude patterns. */
+  excludes: string;
+  updated_at: number;
+}
+
+/** One CPU standby beside one GPU instance, driven by the standby controller. */
+export interface StandbyAssociationsTable extends ControlledColumns {
+  /** The instance the user asked to protect: its id keeps answering `…/endpoint` across recoveries. */
+  instance_id: string;
+  /** The GPU instance now paired with the standby (the original, or the one a recovery rented). */
+  gpu_instance_id: string;
+  /** Which standby account: `embedded` (simulated GCP project), `server` (GCP_CREDENTIALS) or `user`. */
+  standby_market: string;
+  provider: string;
+  zone: string;
+  machine_type: string;
+  disk_gb: number;
+  spot: number;
+  /** The CPU machine's name at the provider (chosen by us, so a crashed create is found by it). */
+  vm_name: string;
+  vm_ssh_host: string | null;
+  vm_ssh_port: number | null;
+  /** The standby's SSH host key (OpenSSH known_hosts form), pinned at first contact. */
+  vm_host_key: string | null;
+  create_attempted_at: number | null;
+  vm_ready_at: number | null;
+  price_per_hour: number;
+  active_role: string;
+  sync_interval_s: number;
+  excludes: string;
+  /** The association's own key: GPU machines use it to push to (and pull from) the standby. */
+  sync_key_private_sealed: string;
+  sync_key_public: string;
+  /** The GPU instance whose machine holds the sync key already. */
+  sync_key_installed_on: string | null;
+  auto_failover: number;
+  auto_recovery: number;
+  /** A user's request the controller carries out: failover | recover | failback | enable | disable | destroy. */
+  requested_action: string | null;
+  keep_on_delete: number;
+  sync_count: number;
+  last_sync_at: number | null;
+  last_sync_bytes: number | null;
+  last_sync_files: number | null;
+  last_sync_duration_ms: number | null;
+  last_sync_error: string | null;
+  /** Files on the standby after the last good sync (an empty GPU must not wipe a good copy). */
+  standby_files: number | null;
+  health_failures: number;
+  last_health_at: number | null;
+  last_health_error: string | null;
+  gpu_lost_at: number | null;
+  /** The failover (or recovery) in progress, a row of standby_failovers. */
+  failover_id: string | null;
+  /** The wizard race a recovery started (recorded before it starts). */
+  recovery_deployment_id: string | null;
+  recovery_attempts: number;
+  active_since: number;
+  error: string | null;
+}
+
+/** Each sync, so the RPO is visible (bounded per association). */
+export interface StandbySyncsTable {
+  id: number;
+  association_id: string;
+  owner_id: string;
+  direction: string;
+  started_at: number;
+  duration_ms: number;
+  bytes: number;
+  files: number;
+  ok: number;
+  error: string | null;
+}
+
+/** A failover, planned migration, recovery or failback, with its measured phases. */
+export interface StandbyFailoversTable {
+  id: string;
+  association_id: string;
+  owner_id: string;
+  /** automatic | planned | recovery | failback */
+  kind: string;
+  reason: string;
+  started_at: number;
+  /** JSON object: phase name → milliseconds (detect, final_sync, switch, provision, restore, verify). */
+  phases: string;
+  completed_at: number | null;
+  success: number | null;
+  error: string | null;
+  from_instance_id: string | null;
+  to_instance_id: string | null;
+  /** Age of the newest write the standby did not get (ms, when known): the RPO of this failover. */
+  data_age_ms: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   tokens: TokensTable;
@@ -281,7 +388,11 @@ export interface Database {
   deployments: DeploymentsTable;
   offer_claims: OfferClaimsTable;
   jobs: JobsTable;
+  standby_configs: StandbyConfigsTable;
+  standby_associations: StandbyAssociationsTable;
+  standby_syncs: StandbySyncsTable;
+  standby_failovers: StandbyFailoversTable;
 }
 
 /** Tables driven by the controller runner. */
-export type ControlledTable = "canaries" | "instances" | "deployments" | "jobs";
+export type ControlledTable = "canaries" | "instances" | "deployments" | "jobs" | "standby_associations";

@@ -7,3 +7,4 @@ export * from "./ssh/ssh-keys";
 export * from "./ssh/ssh-session";
 export * from "./ssh/rsync";
 export * from "./ssh/gpu-metrics";
+export * from "./standby/standby-provider";

@@ -25,17 +25,7 @@ export function canaryHandlers(ctx: ServerContext): HandlersFor<Names> {
         fail_at_step: body.fail_at_step ?? null,
         error: null,
       };
-      await ctx.repos.canaries.insert(row);
-      await ctx.repos.events.append({
-        resource_type: "canaries",
-        resource_id: row.id,
-        owner_id: row.owner_id,
-        from_status: null,
-        to_status: row.status,
-        reason: "created",
-        actor: `user:${principal.user.id}`,
-        created_at: now,
-      });
+      await ctx.store.insertCreated("canaries", row, { reason: "created", actor: `user:${principal.user.id}` });
       ctx.runner.wake();
       return canaryView(row);
     },

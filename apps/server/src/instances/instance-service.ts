@@ -185,8 +185,8 @@ export class InstanceService {
     const offer = await currentOffer(provider, body);
     const row = this.newRow(userId, body, market, { offer });
     await this.deps.spending.admit(userId, market, row.price_per_hour, async () => {
-      await this.deps.instances.insert(row);
-      await this.deps.events.append(this.creationEvent(row));
+      const { reason, actor } = this.creationEvent(row);
+      await this.deps.store.insertCreated("instances", row, { reason, actor });
     });
     this.deps.wake();
     return row;

@@ -71,16 +71,9 @@ export class JobService {
       last_checkpoint_at: null,
       provision_started_at: null,
     };
-    await this.deps.jobs.insert(row);
-    await this.deps.events.append({
-      resource_type: "jobs",
-      resource_id: row.id,
-      owner_id: userId,
-      from_status: null,
-      to_status: row.status,
+    await this.deps.store.insertCreated("jobs", row, {
       reason: `job ${input.name} (${input.source})`,
       actor: `user:${userId}`,
-      created_at: now,
     });
     this.deps.wake();
     return row;

@@ -75,16 +75,9 @@ export class WizardService {
       error: null,
       ready_at: null,
     };
-    await this.deps.deployments.insert(row);
-    await this.deps.events.append({
-      resource_type: "deployments",
-      resource_id: row.id,
-      owner_id: userId,
-      from_status: null,
-      to_status: row.status,
+    await this.deps.store.insertCreated("deployments", row, {
       reason: `${config.strategy} for ${config.gpu_name ?? "any GPU"} ≤ $${config.max_price}/h`,
       actor: `user:${userId}`,
-      created_at: now,
     });
     this.deps.wake();
     return row;

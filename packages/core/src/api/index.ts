@@ -32,3 +32,4 @@ export * from "./history-routes";
 export * from "./wizard-routes";
 export * from "./job-routes";
 export * from "./admin-routes";
+export * from "./standby-routes";

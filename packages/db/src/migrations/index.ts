@@ -11,6 +11,7 @@ import * as blacklistHides from "./0008-blacklist-hides";
 import * as jobProvisioning from "./0009-job-provisioning";
 import * as attemptOutcome from "./0011-attempt-outcome";
 import * as bootProbe from "./0013-boot-probe";
+import * as standby from "./0014-standby";
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void>;
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   "0009-job-provisioning": jobProvisioning,
   "0011-attempt-outcome": attemptOutcome,
   "0013-boot-probe": bootProbe,
+  "0014-standby": standby,
 };
 
 export function migrationsFor(dialect: SqlDialect): Record<string, Migration> {
