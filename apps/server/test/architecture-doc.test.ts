@@ -7,6 +7,7 @@ import {
   ERROR_CODES,
   INSTANCE_MACHINE,
   JOB_MACHINE,
+  STANDBY_MACHINE,
   toMermaid,
 } from "@dumont/core";
 
@@ -19,6 +20,7 @@ describe("ARCHITECTURE.md", () => {
     ["instance", toMermaid(INSTANCE_MACHINE)],
     ["deployment", toMermaid(DEPLOYMENT_MACHINE)],
     ["job", toMermaid(JOB_MACHINE)],
+    ["standby", toMermaid(STANDBY_MACHINE)],
   ])("shows the %s state machine as declared", (_name, diagram) => {
     expect(doc).toContain(diagram);
   });
