@@ -167,7 +167,6 @@ export async function createServer(options: CreateServerOptions): Promise<Server
   const instances = new InstanceService({
     markets,
     instances: repos.instances,
-    events: repos.events,
     store,
     history,
     deployments: repos.deployments,
@@ -189,7 +188,6 @@ export async function createServer(options: CreateServerOptions): Promise<Server
   });
   const wizard = new WizardService({
     deployments: repos.deployments,
-    events: repos.events,
     store,
     markets,
     instances,
@@ -211,7 +209,6 @@ export async function createServer(options: CreateServerOptions): Promise<Server
   });
   const jobs = new JobService({
     jobs: repos.jobs,
-    events: repos.events,
     store,
     markets,
     box,

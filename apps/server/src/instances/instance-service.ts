@@ -10,13 +10,7 @@ import {
   type SpeedTier,
 } from "@dumont/core";
 import type { HistoryService } from "../history/history-service";
-import type {
-  ControlledStore,
-  DeploymentsRepository,
-  EventsRepository,
-  InstanceRow,
-  InstancesRepository,
-} from "@dumont/db";
+import type { ControlledStore, DeploymentsRepository, InstanceRow, InstancesRepository } from "@dumont/db";
 import { countriesFor, type Offer, type OfferQuery, type Provider } from "@dumont/providers";
 import type { MarketDescription, MarketKind, MarketRegistry } from "../market/market-registry";
 import { newId } from "../security/tokens";
@@ -82,7 +76,6 @@ export class InstanceService {
     private readonly deps: {
       markets: MarketRegistry;
       instances: InstancesRepository;
-      events: EventsRepository;
       store: ControlledStore;
       history: HistoryService;
       deployments: DeploymentsRepository;

@@ -1,5 +1,5 @@
 import { DumontError, JOB_MACHINE, isTerminal, notFound, type JobStatus } from "@dumont/core";
-import type { ControlledStore, EventsRepository, JobRow, JobsRepository } from "@dumont/db";
+import type { ControlledStore, JobRow, JobsRepository } from "@dumont/db";
 import type { z } from "zod";
 import type { CreateJobBody } from "@dumont/core";
 import type { MarketRegistry } from "../market/market-registry";
@@ -20,7 +20,6 @@ export class JobService {
   constructor(
     private readonly deps: {
       jobs: JobsRepository;
-      events: EventsRepository;
       store: ControlledStore;
       markets: MarketRegistry;
       box: SecretBox;

@@ -10,7 +10,7 @@ import {
   type DeploymentStatus,
   type InstanceStatus,
 } from "@dumont/core";
-import type { ControlledStore, DeploymentRow, DeploymentsRepository, EventsRepository, InstanceRow } from "@dumont/db";
+import type { ControlledStore, DeploymentRow, DeploymentsRepository, InstanceRow } from "@dumont/db";
 import { REGIONS } from "@dumont/providers";
 import type { z } from "zod";
 import type { DeployBody } from "@dumont/core";
@@ -27,7 +27,6 @@ export class WizardService {
   constructor(
     private readonly deps: {
       deployments: DeploymentsRepository;
-      events: EventsRepository;
       store: ControlledStore;
       markets: MarketRegistry;
       instances: InstanceService;

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { defineRoute } from "./route";
-import { SuccessBody, Timestamp } from "./common-schemas";
+import { SuccessBody, Timestamp, QueryBool } from "./common-schemas";
 import { ATTEMPT_OUTCOMES, FAILURE_STAGES } from "../history/reliability";
 import { PROVIDER_NAMES, canonicalProvider, providerPattern } from "../market/provider-names";
 
@@ -19,7 +19,6 @@ const Provider = z
   .transform((typed) => canonicalProvider(typed) ?? typed)
   .describe(`${Object.keys(PROVIDER_NAMES).join(", ")} (vast is accepted for vast.ai)`);
 const HostParams = z.object({ provider: Provider, machine_id: z.string().min(1).max(64) });
-const Bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1")]);
 
 export const HostStats = z
   .object({
@@ -111,7 +110,7 @@ export const historyRoutes = {
     query: z.object({
       provider: Provider.optional(),
       machine_id: z.string().max(64).optional(),
-      success_only: Bool.optional(),
+      success_only: QueryBool.optional(),
       hours: z.coerce.number().int().min(1).max(8760).default(72),
       limit: z.coerce.number().int().min(1).max(500).default(100),
     }),
@@ -179,7 +178,7 @@ export const historyRoutes = {
     query: z.object({
       provider: Provider.optional(),
       blacklist_type: z.enum(["auto", "manual"]).optional(),
-      include_expired: Bool.default(false),
+      include_expired: QueryBool.default(false),
     }),
     response: z.object({ entries: z.array(BlacklistEntry), count: z.number().int() }),
   }),

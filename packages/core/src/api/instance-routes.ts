@@ -1,10 +1,8 @@
 import { z } from "zod";
 import { defineRoute } from "./route";
-import { IdParams, SuccessBody, Timestamp } from "./common-schemas";
+import { IdParams, SuccessBody, Timestamp, QueryBool } from "./common-schemas";
 import { INSTANCE_MACHINE } from "../instance/instance-machine";
 import { GpuNameInput, RegionFilter } from "./offer-filters";
-
-const Bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1")]);
 
 /** The disk an instance gets unless told otherwise, and the disk offer prices include by default. */
 export const DEFAULT_DISK_GB = 50;
@@ -24,7 +22,7 @@ export const OffersQuery = z.object({
   max_price: z.coerce.number().positive().max(1000).optional().describe("$/h"),
   region: RegionFilter.optional(),
   min_reliability: z.coerce.number().min(0).max(1).optional(),
-  verified_only: Bool.optional(),
+  verified_only: QueryBool.optional(),
   machine_type: z.enum(["on-demand", "interruptible"]).default("on-demand"),
   speed: z.enum(["slow", "medium", "fast", "ultra"]).optional().describe("download bandwidth tier"),
   min_disk: z.coerce.number().min(0).max(100_000).optional().describe("GB"),
@@ -36,7 +34,7 @@ export const OffersQuery = z.object({
     .default(DEFAULT_DISK_GB)
     .describe("GB of disk the prices include: the disk you will rent (instance create's default)"),
   preset: z.enum(["test"]).optional().describe("test = under $0.10/h, US/EU/BR/CA, reliability ≥ 0.90, cheapest first"),
-  include_blacklisted: Bool.default(false).describe("also show hosts on your blacklist (annotated)"),
+  include_blacklisted: QueryBool.default(false).describe("also show hosts on your blacklist (annotated)"),
   order: z.enum(["price", "score"]).default("price"),
   limit: z.coerce.number().int().min(1).max(500).default(20),
 });

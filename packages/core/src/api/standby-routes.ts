@@ -1,9 +1,7 @@
 import { z } from "zod";
 import { defineRoute } from "./route";
-import { IdParams, Timestamp } from "./common-schemas";
+import { IdParams, Timestamp, QueryBool } from "./common-schemas";
 import { STANDBY_MACHINE } from "../standby/standby-machine";
-
-const Bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1")]);
 
 /** What the seed excluded from every sync: caches, virtualenvs, dependency trees, temp files. */
 export const DEFAULT_SYNC_EXCLUDES: readonly string[] = [
@@ -62,11 +60,11 @@ export const ConfigureStandbyBody = z.object({
   zone: Zone.optional(),
   machine_type: MachineType.optional(),
   disk_gb: z.number().int().min(10).max(2000).optional(),
-  spot: Bool.optional(),
+  spot: QueryBool.optional(),
   sync_interval_s: z.number().int().min(MIN_SYNC_INTERVAL_S).max(3600).optional(),
-  auto_standby: Bool.optional(),
-  auto_failover: Bool.optional(),
-  auto_recovery: Bool.optional(),
+  auto_standby: QueryBool.optional(),
+  auto_failover: QueryBool.optional(),
+  auto_recovery: QueryBool.optional(),
   excludes: z.array(ExcludePattern).max(100).optional(),
 });
 
@@ -156,7 +154,7 @@ export const ProvisionStandbyBody = z.object({
   zone: Zone.optional(),
   machine_type: MachineType.optional(),
   disk_gb: z.number().int().min(10).max(2000).optional(),
-  spot: Bool.optional(),
+  spot: QueryBool.optional(),
   sync_interval_s: z.number().int().min(MIN_SYNC_INTERVAL_S).max(3600).optional(),
 });
 
@@ -282,7 +280,7 @@ export const standbyRoutes = {
     query: z.object({
       machine_type: MachineType.default("e2-medium"),
       disk_gb: z.coerce.number().int().min(10).max(2000).default(100),
-      spot: Bool.default(true),
+      spot: QueryBool.default(true),
     }),
     response: z.object({
       machine_type: z.string(),

@@ -11,10 +11,6 @@ export class DeploymentsRepository {
     private readonly dialect: SqlDialect,
   ) {}
 
-  async insert(row: DeploymentRow): Promise<void> {
-    await this.db.insertInto("deployments").values(row).execute();
-  }
-
   findOwned(ownerId: string, id: string): Promise<DeploymentRow | undefined> {
     return this.db
       .selectFrom("deployments")

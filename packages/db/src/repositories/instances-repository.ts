@@ -6,10 +6,6 @@ export type InstanceRow = Selectable<InstancesTable>;
 export class InstancesRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async insert(row: InstanceRow): Promise<void> {
-    await this.db.insertInto("instances").values(row).execute();
-  }
-
   /** The instance if it belongs to this owner; someone else's id reads as absent. */
   findOwned(ownerId: string, id: string): Promise<InstanceRow | undefined> {
     return this.db

@@ -6,10 +6,6 @@ export type JobRow = Selectable<JobsTable>;
 export class JobsRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async insert(row: JobRow): Promise<void> {
-    await this.db.insertInto("jobs").values(row).execute();
-  }
-
   findOwned(ownerId: string, id: string): Promise<JobRow | undefined> {
     return this.db
       .selectFrom("jobs")
