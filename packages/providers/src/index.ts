@@ -8,3 +8,7 @@ export * from "./ssh/ssh-session";
 export * from "./ssh/rsync";
 export * from "./ssh/gpu-metrics";
 export * from "./standby/standby-provider";
+export * from "./gcp/gcp-credentials";
+export * from "./gcp/gcp-compute-provider";
+export * from "./gcp/gcp-instances";
+export * from "./gcp/gcp-prices";
