@@ -26,12 +26,20 @@ export const ERROR_CODES = {
     meaning:
       "Your account has no SSH key, so a rented machine would refuse your ssh; add one with `dumont ssh-key add`.",
   },
+  SYNC_REFUSED: {
+    status: 409,
+    meaning: "A sync was refused to protect the standby's copy (the source workspace is empty or unreadable).",
+  },
   PAYLOAD_TOO_LARGE: { status: 413, meaning: "The request body is larger than the server accepts." },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: "The Content-Type is not accepted (send application/json)." },
   RATE_LIMITED: { status: 429, meaning: "Too many requests; wait and retry (see details.retry_after_seconds)." },
   INTERNAL: { status: 500, meaning: "A bug on our side; the request id in the log tells what happened." },
-  PROVIDER_ERROR: { status: 502, meaning: "The GPU marketplace answered with an error." },
-  PROVIDER_AUTH_FAILED: { status: 502, meaning: "The marketplace refused the API key (check your Vast.ai key)." },
+  PROVIDER_ERROR: { status: 502, meaning: "The GPU marketplace or the standby cloud answered with an error." },
+  PROVIDER_AUTH_FAILED: {
+    status: 502,
+    meaning:
+      "The GPU marketplace or the standby cloud refused our credentials (check the Vast.ai key, or GCP_CREDENTIALS).",
+  },
   MACHINE_UNREACHABLE: { status: 502, meaning: "The rented machine did not answer over SSH." },
   MARKET_UNAVAILABLE: { status: 503, meaning: "No GPU marketplace is configured or reachable." },
   PROVIDER_RATE_LIMITED: { status: 503, meaning: "The marketplace is rate-limiting us; retry shortly." },

@@ -12,6 +12,12 @@ export interface ExecOptions {
   stdin?: string;
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * The server's pinned host key (OpenSSH form, `ssh-ed25519 AAAA…`): any other key fails the
+   * connection (MACHINE_UNREACHABLE). Without it, any key is accepted (rented machines' keys are
+   * not known in advance).
+   */
+  hostKey?: string;
 }
 
 export interface ExecResult {
@@ -28,6 +34,12 @@ const MAX_CAPTURE = 1_000_000;
  * and output. Connection failures become MACHINE_UNREACHABLE; a non-zero exit is a result.
  */
 export function sshExec(options: ExecOptions): Promise<ExecResult> {
+  let hostVerifier: ((key: Buffer) => boolean) | undefined;
+  try {
+    hostVerifier = options.hostKey === undefined ? undefined : pinnedHostVerifier(options.hostKey);
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
   return new Promise((resolve, reject) => {
     const client = new ssh2.Client();
     let stdout = "";
@@ -88,8 +100,19 @@ export function sshExec(options: ExecOptions): Promise<ExecResult> {
         privateKey: options.privateKey,
         readyTimeout: 20_000,
         keepaliveInterval: 10_000,
+        ...(hostVerifier ? { hostVerifier } : {}),
       });
   });
+}
+
+/** Accepts only the server key whose wire form equals the pinned key's. */
+function pinnedHostVerifier(hostKey: string): (key: Buffer) => boolean {
+  const parsed = ssh2.utils.parseKey(hostKey.trim());
+  if (parsed instanceof Error || Array.isArray(parsed) || parsed.isPrivateKey()) {
+    throw new RangeError("the pinned host key is not an OpenSSH public key");
+  }
+  const pinned = parsed.getPublicSSH();
+  return (key) => Buffer.compare(key, pinned) === 0;
 }
 
 /** Quotes a string for a POSIX shell: the only way user strings reach a remote command line. */
