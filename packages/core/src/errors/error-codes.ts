@@ -26,6 +26,10 @@ export const ERROR_CODES = {
     meaning:
       "Your account has no SSH key, so a rented machine would refuse your ssh; add one with `dumont ssh-key add`.",
   },
+  SYNC_REFUSED: {
+    status: 409,
+    meaning: "A sync was refused to protect the standby's copy (the source workspace is empty or unreadable).",
+  },
   PAYLOAD_TOO_LARGE: { status: 413, meaning: "The request body is larger than the server accepts." },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: "The Content-Type is not accepted (send application/json)." },
   RATE_LIMITED: { status: 429, meaning: "Too many requests; wait and retry (see details.retry_after_seconds)." },
