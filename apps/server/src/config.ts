@@ -54,6 +54,12 @@ const EnvSchema = z.object({
   // Empty means unset: the default policy (open until an operator exists, then invite).
   DUMONT_REGISTRATION: z.preprocess((v) => (v === "" ? undefined : v), z.enum(["open", "invite", "closed"]).optional()),
   DUMONT_DEFAULT_SPEND_CAP_USD: z.coerce.number().min(0).max(1_000_000).default(10),
+  /** A service-account JSON, or the path of one: the server's GCP project for CPU standbys. */
+  GCP_CREDENTIALS: z.string().optional(),
+  GCP_COMPUTE_URL: z.url().default("https://compute.googleapis.com/compute/v1"),
+  DUMONT_STANDBY_HEALTH_S: z.coerce.number().positive().default(10),
+  DUMONT_STANDBY_RECHECK_S: z.coerce.number().positive().default(2),
+  DUMONT_STANDBY_HEALTH_FAILURES: PositiveInt.default(3),
 });
 
 export interface ServerConfig {
@@ -103,6 +109,11 @@ export interface ServerConfig {
   registration: "open" | "invite" | "closed" | undefined;
   /** Cap on a user's spending through the server's marketplace account (0 = none allowed). */
   defaultSpendCapUsd: number;
+  /** The server's GCP project for standbys (else the embedded market's simulated one). */
+  gcpCredentials: string | undefined;
+  gcpComputeUrl: string;
+  /** GPU health checks: every `intervalMs`, again after `recheckMs` once one failed; `failures` in a row = lost. */
+  standbyHealth: { intervalMs: number; recheckMs: number; failures: number };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -157,5 +168,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     ollamaInstallUrl: e.DUMONT_OLLAMA_INSTALL_URL,
     registration: e.DUMONT_REGISTRATION,
     defaultSpendCapUsd: e.DUMONT_DEFAULT_SPEND_CAP_USD,
+    gcpCredentials: e.GCP_CREDENTIALS || undefined,
+    gcpComputeUrl: e.GCP_COMPUTE_URL,
+    standbyHealth: {
+      intervalMs: e.DUMONT_STANDBY_HEALTH_S * 1000,
+      recheckMs: e.DUMONT_STANDBY_RECHECK_S * 1000,
+      failures: e.DUMONT_STANDBY_HEALTH_FAILURES,
+    },
   };
 }

@@ -19,3 +19,4 @@ export * from "./repositories/installation-repository";
 export * from "./repositories/orphan-candidates-repository";
 export * from "./repositories/invites-repository";
 export * from "./repositories/spending-repository";
+export * from "./repositories/standby-repository";

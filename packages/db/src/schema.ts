@@ -338,7 +338,7 @@ export interface StandbyAssociationsTable extends ControlledColumns {
 
 /** Each sync, so the RPO is visible (bounded per association). */
 export interface StandbySyncsTable {
-  id: number;
+  id: Generated<number>;
   association_id: string;
   owner_id: string;
   direction: string;

@@ -104,8 +104,9 @@ export class DeploymentController implements Controller<DeploymentRow, Deploymen
     // Offers other races hold right now are not candidates; ask the market for more instead.
     const claimed = await this.options.deployments.claimedOffers(row.market);
     const tried = new Set((await this.options.deployments.candidates(row.id)).map((c) => c.offer_id));
+    const excludedHosts = new Set(config.exclude_hosts ?? []);
     const ranked: RankedOffer[] = offers
-      .filter((offer) => !claimed.has(offer.id) && !tried.has(offer.id))
+      .filter((offer) => !claimed.has(offer.id) && !tried.has(offer.id) && !excludedHosts.has(offer.machineId))
       .map((offer) => ({
         offer,
         score: candidateScore({

@@ -29,6 +29,11 @@ export const DeployConfig = z.object({
   max_batches: z.number().int().min(1).max(10).default(WIZARD_DEFAULTS.maxBatches),
   batch_timeout_seconds: z.number().int().min(1).max(3600).default(WIZARD_DEFAULTS.batchTimeoutSeconds),
   min_reliability: z.number().min(0).max(1).optional(),
+  exclude_hosts: z
+    .array(z.string().min(1).max(64))
+    .max(100)
+    .optional()
+    .describe("host machine ids never to rent from (a standby recovery leaves out the host it lost)"),
 });
 
 /** A new deployment: the region and the GPU name are checked exactly as the offers search checks them. */
