@@ -4,6 +4,9 @@ import { resolve } from "node:path";
 import pino, { type Logger } from "pino";
 import { Accounts, generateApiKey } from "./accounts";
 import { SimClock } from "./clock";
+import { GcpEmulation, type GcpEndpoints } from "./gcp/gcp-emulation";
+import { registerGcpRoutes } from "./gcp/gcp-routes";
+import { registerGcpSimRoutes } from "./gcp/gcp-sim-routes";
 import { buildApp } from "./http/app";
 import { FaultScheduler } from "./instances/fault-scheduler";
 import { InstanceLogs } from "./instances/instance-logs";
@@ -50,7 +53,13 @@ export interface RunningMarketplace {
   apiKey: string;
   /** The host's address on this market's machine network (`dumont-host` inside its machines). */
   machineHostAddress: string;
-  /** Stops HTTP, kills every sandbox (and its processes), SSH server and machine network. */
+  /**
+   * The emulated Google Cloud project (`dumont-sim`): Compute's base URL and the service account
+   * key file (also written to `serviceAccountFile`). Its VMs' SSH servers listen on
+   * `machineHostAddress`, so the host and every machine reach them.
+   */
+  gcp: GcpEndpoints;
+  /** Stops HTTP, kills every sandbox (GPU instances' and GCP VMs', with their processes), SSH server and machine network. */
   close(): Promise<void>;
 }
 
@@ -138,7 +147,17 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Run
     logger,
   };
 
+  const gcp = new GcpEmulation({
+    clock,
+    dataDir,
+    network,
+    sftpServer: SFTP_SERVER_PATHS.find((p) => existsSync(p)),
+    logger,
+  });
+
   const app = await buildApp(ctx);
+  registerGcpRoutes(app, gcp);
+  registerGcpSimRoutes(app, ctx, gcp);
   try {
     await app.listen({ host, port: options.port ?? 0 });
   } catch (error) {
@@ -148,6 +167,8 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Run
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : (options.port ?? 0);
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  gcp.setBaseUrl(url);
+  const gcpEndpoints = await gcp.publish();
   const billing = setInterval(() => manager.accrueAll(accounts.all()), BILLING_INTERVAL_MS);
   billing.unref();
   logger.info(
@@ -160,12 +181,14 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Run
     url,
     apiKey: account.apiKey,
     machineHostAddress: network.hostAddress,
+    gcp: gcpEndpoints,
     close: () => {
       closing ??= (async () => {
         clearInterval(billing);
         clock.close();
         await app.close();
         await manager.shutdown();
+        await gcp.shutdown();
         await network.close();
       })();
       return closing;

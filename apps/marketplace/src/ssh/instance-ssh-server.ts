@@ -9,6 +9,8 @@ import { forwardInSandbox } from "./tcpip-forward";
 
 export interface InstanceSshOptions {
   host: string;
+  /** 0 or absent: a random free port (a GCP VM's SSH coming back up asks for its old one). */
+  port?: number;
   /** OpenSSH-format private host key. */
   hostKey: string;
   /** Read at every login, so keys attached later work at once. */
@@ -64,7 +66,7 @@ export class InstanceSshServer {
     });
     await new Promise<void>((resolve, reject) => {
       tcp.once("error", reject);
-      tcp.listen(0, options.host, () => {
+      tcp.listen(options.port ?? 0, options.host, () => {
         tcp.off("error", reject);
         resolve();
       });
