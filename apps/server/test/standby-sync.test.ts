@@ -1,11 +1,33 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { generateSshKeyPair } from "@dumont/providers";
+import { isDumontError } from "@dumont/core";
+import {
+  GcpComputeProvider,
+  generateSshKeyPair,
+  sshExec,
+  type SshEndpoint,
+  type StandbyMachine,
+} from "@dumont/providers";
 import { tempDir } from "@dumont/testing";
 import { ItemizedChanges, OutputTail, parseRsyncStats, RsyncOutputError } from "../src/transfer/rsync-stats";
 import { normalizeHostKey, hostKeyFromBlob } from "../src/transfer/standby-host-key";
+import {
+  countStandbyFiles,
+  installSyncKey,
+  readHostKey,
+  restoreFromStandby,
+  syncToStandby,
+  verifyRestore,
+} from "../src/transfer/standby-sync";
+import {
+  generateKey,
+  runningInstance,
+  startTestMarket,
+  waitFor,
+  type TestMarket,
+} from "../../marketplace/test/helpers";
 import {
   checkedLink,
   excludeFileText,
@@ -221,5 +243,213 @@ describe("the standby link's command lines", () => {
     const blob = Buffer.from(normalized.split(" ")[1] as string, "base64");
     expect(hostKeyFromBlob(blob)).toBe(normalized);
     expect(() => hostKeyFromBlob(Buffer.from([0, 0, 0, 200, 1]))).toThrow(RangeError);
+  });
+});
+
+/**
+ * The whole path for real: two GPU machines of the local market (bubblewrap sandboxes) and a
+ * standby VM of its emulated GCP project, rented through GcpComputeProvider. rsync runs inside
+ * the GPU sandbox and reaches the standby's SSH server at the market's bridge address, as a
+ * real GPU machine reaches a real VM; nothing passes through this process but commands and stats.
+ */
+describe("standby sync between a GPU machine and its standby, for real", () => {
+  let t: TestMarket;
+  let gpuKey: string;
+  let gpuA: SshEndpoint;
+  let gpuB: SshEndpoint;
+  let standby: SshEndpoint;
+  let hostKey: string;
+  const sync = generateSshKeyPair("dumont-standby-test");
+  const excludes = [".cache/", "__pycache__/", "*.pyc", "node_modules/"];
+  const options = { excludes, timeoutMs: 120_000 };
+  const linkTo = (gpu: SshEndpoint, pinned = hostKey) => ({
+    associationId: "sba-test-1",
+    gpu,
+    gpuPrivateKey: gpuKey,
+    standby,
+    standbyHostKey: pinned,
+    syncPrivateKey: sync.privateKey,
+  });
+  const on = async (endpoint: SshEndpoint, command: string, privateKey = gpuKey) => {
+    const result = await sshExec({ endpoint, privateKey, command, timeoutMs: 60_000 });
+    if (result.exitCode !== 0) throw new Error(`${command} → ${result.exitCode}: ${result.stderr.slice(0, 500)}`);
+    return result.stdout;
+  };
+  // Content hashes of every regular file, by path: the same on both sides means byte-identical.
+  const hashes = async (endpoint: SshEndpoint, privateKey = gpuKey) =>
+    (
+      await on(
+        endpoint,
+        "cd /workspace && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum",
+        privateKey,
+      )
+    )
+      .split("\n")
+      .filter(Boolean);
+  const onStandby = (command: string) => on(standby, command, sync.privateKey);
+  const isExcluded = (line: string) =>
+    / \.\/(\.cache|node_modules)\//.test(line) || /\/__pycache__\//.test(line) || /\.pyc$/.test(line);
+
+  beforeAll(async () => {
+    t = await startTestMarket();
+    const key = await generateKey(t.dir);
+    gpuKey = readFileSync(key.privateKeyPath, "utf8");
+    // One after the other: both would pick the same cheapest offer.
+    const a = await runningInstance(t, key);
+    const b = await runningInstance(t, key);
+    gpuA = { host: a.host, port: a.port, user: "root" };
+    gpuB = { host: b.host, port: b.port, user: "root" };
+    const provider = new GcpComputeProvider({
+      credentialsJson: t.market.gcp.serviceAccountJson,
+      computeUrl: t.market.gcp.computeUrl,
+      simulated: true,
+      operationPollMs: 100,
+    });
+    await provider.createMachine({
+      name: "dumont-sba-test-1",
+      zone: "us-central1-a",
+      machineType: "e2-micro",
+      diskGb: 10,
+      spot: false,
+      labels: { "dumont-installation": "test", "dumont-resource": "sba-test-1" },
+      sshPublicKeys: [sync.publicKey],
+    });
+    const machine = await waitFor<StandbyMachine>(
+      "the standby VM to run",
+      async () => {
+        const found = await provider.getMachine("us-central1-a", "dumont-sba-test-1");
+        return found?.state === "running" && found.ssh ? found : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+    standby = machine.ssh as SshEndpoint;
+    hostKey = await readHostKey(standby);
+  }, 180_000);
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it("installs the association's key and pinned host key on the GPU machine, idempotently", async () => {
+    await installSyncKey(linkTo(gpuA));
+    await installSyncKey(linkTo(gpuA));
+    const modes = await on(
+      gpuA,
+      "cd /root/.dumont/standby && stat -c '%a %n' . sba-test-1 sba-test-1/key sba-test-1/known_hosts",
+    );
+    expect(modes.trim().split("\n")).toEqual([
+      "700 .",
+      "700 sba-test-1",
+      "600 sba-test-1/key",
+      "600 sba-test-1/known_hosts",
+    ]);
+    expect((await on(gpuA, "cat /root/.dumont/standby/sba-test-1/known_hosts")).trim()).toBe(
+      `[${standby.host}]:${standby.port} ${hostKey}`,
+    );
+  });
+
+  it("mirrors /workspace byte for byte, without excluded files or links; a second sync sends only what changed", async () => {
+    await on(
+      gpuA,
+      [
+        "cd /workspace",
+        "mkdir -p src/nested/deeper .cache/hf node_modules/pkg src/__pycache__",
+        "echo 'print(1)' > src/train.py",
+        "echo deep > src/nested/deeper/notes.txt",
+        "printf 'with space' > 'src/nested/a file'",
+        "head -c 20000000 /dev/urandom > model.bin",
+        "head -c 1000 /dev/urandom > .cache/hf/weights",
+        "echo x > node_modules/pkg/index.js",
+        "echo y > src/__pycache__/train.cpython-311.pyc",
+        "echo z > src/old.pyc",
+        "ln -s /etc/passwd src/link-to-passwd",
+      ].join(" && "),
+    );
+    const first = await syncToStandby(linkTo(gpuA), { ...options, standbyHasFiles: false });
+    console.log(`first sync (20 MB + 3 small files): ${first.durationMs} ms, ${first.bytesSent} bytes`);
+    expect(first).toMatchObject({ filesTransferred: 4, filesTotal: 4 });
+    expect(first.bytesSent).toBeGreaterThan(20_000_000);
+    const source = (await hashes(gpuA)).filter((line) => !isExcluded(line));
+    expect(source).toHaveLength(4);
+    expect(await hashes(standby, sync.privateKey)).toEqual(source);
+    expect(
+      (
+        await onStandby("cd /workspace && find . -type l -o -name .cache -o -name node_modules -o -name '*.pyc'")
+      ).trim(),
+    ).toBe("");
+    expect(await countStandbyFiles(standby, sync.privateKey, hostKey)).toBe(4);
+
+    await on(gpuA, "echo 'print(2)' > /workspace/src/train.py");
+    const second = await syncToStandby(linkTo(gpuA), { ...options, standbyHasFiles: true });
+    console.log(`second sync (1 small file changed of 20 MB): ${second.durationMs} ms, ${second.bytesSent} bytes`);
+    expect(second).toMatchObject({ filesTransferred: 1, filesTotal: 4 });
+    expect(second.bytesSent).toBeLessThan(100_000);
+    expect((await onStandby("cat /workspace/src/train.py")).trim()).toBe("print(2)");
+
+    // --delete: a file removed on the GPU goes on the standby too.
+    await on(gpuA, "rm /workspace/src/nested/deeper/notes.txt");
+    await syncToStandby(linkTo(gpuA), { ...options, standbyHasFiles: true });
+    expect(await countStandbyFiles(standby, sync.privateKey, hostKey)).toBe(3);
+    await on(gpuA, "echo deep > /workspace/src/nested/deeper/notes.txt");
+    await syncToStandby(linkTo(gpuA), { ...options, standbyHasFiles: true });
+  });
+
+  it("refuses to mirror an emptied workspace over a standby that has files, and runs nothing", async () => {
+    const before = await hashes(standby, sync.privateKey);
+    // What a vanished disk looks like; directories without files count as empty too.
+    await on(gpuA, "rm -rf /workspace/* /workspace/.[!.]* && mkdir -p /workspace/empty/dir");
+    const error = await syncToStandby(linkTo(gpuA), { ...options, standbyHasFiles: true }).catch((e: unknown) => e);
+    expect(isDumontError(error) && error.code).toBe("SYNC_REFUSED");
+    expect(String(error)).toContain("holds no file");
+    expect(await hashes(standby, sync.privateKey)).toEqual(before);
+    // A first sync of an empty workspace is allowed (nothing to protect yet) — not run here: it would empty the standby.
+  });
+
+  it("restores the standby's copy onto a new GPU machine, and verifies it by content", async () => {
+    const expected = await hashes(standby, sync.privateKey);
+    await installSyncKey(linkTo(gpuB));
+    await on(
+      gpuB,
+      "mkdir -p /workspace/.cache && echo keep > /workspace/.cache/x && echo stray > /workspace/stray.txt",
+    );
+    const restored = await restoreFromStandby(linkTo(gpuB), options);
+    console.log(`restore (20 MB + 3 small files): ${restored.durationMs} ms, ${restored.bytesSent} bytes`);
+    expect(restored).toMatchObject({ filesTransferred: 4, filesTotal: 4 });
+    // The stray file is gone (--delete); the excluded cache is left alone.
+    expect((await hashes(gpuB)).filter((line) => !isExcluded(line))).toEqual(expected);
+    expect((await on(gpuB, "cat /workspace/.cache/x")).trim()).toBe("keep");
+    expect(await verifyRestore(linkTo(gpuB), options)).toEqual({
+      identical: true,
+      differenceCount: 0,
+      differences: [],
+    });
+
+    // Same size and time, other content: only --checksum sees it.
+    await on(
+      gpuB,
+      "cd /workspace && t=$(stat -c %Y model.bin) && printf 'X' | dd of=model.bin bs=1 seek=5 conv=notrunc 2>/dev/null && touch -d @$t model.bin",
+    );
+    const verdict = await verifyRestore(linkTo(gpuB), options);
+    expect(verdict).toMatchObject({ identical: false, differenceCount: 1 });
+    expect(verdict.differences[0]).toMatch(/^>fc\S* model\.bin$/);
+  });
+
+  it("copies nothing to a standby whose host key is not the pinned one", async () => {
+    const impostor = generateSshKeyPair("impostor").publicKey;
+    await on(gpuA, "echo after > /workspace/after.txt");
+    await installSyncKey(linkTo(gpuA, impostor));
+    const before = await hashes(standby, sync.privateKey);
+    const error = await syncToStandby(linkTo(gpuA, impostor), { ...options, standbyHasFiles: true }).catch(
+      (e: unknown) => e,
+    );
+    expect(isDumontError(error) && error.code).toBe("MACHINE_UNREACHABLE");
+    expect(String(error)).toContain("Host key verification failed");
+    // rsync exits 12 or 255 depending on when it notices ssh is gone; ssh's own words say why.
+    expect([12, 255]).toContain(isDumontError(error) ? error.details.exit_code : undefined);
+    expect(await hashes(standby, sync.privateKey)).toEqual(before);
+    // The control plane's own connection checks the pin too.
+    await expect(countStandbyFiles(standby, sync.privateKey, impostor)).rejects.toMatchObject({
+      code: "MACHINE_UNREACHABLE",
+    });
+    await installSyncKey(linkTo(gpuA));
   });
 });
