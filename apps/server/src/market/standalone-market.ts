@@ -35,7 +35,7 @@ export async function startStandaloneMarket(options: StandaloneMarketOptions): P
   );
   if (!options.apiKey) process.stderr.write(`market API key: ${market.apiKey}\n`);
   process.stderr.write(
-    `Point a server at it: DUMONT_MARKET=vast DUMONT_VAST_URL=${market.url} VAST_API_KEY=<key> dumont server\n`,
+    `Point a server at it: DUMONT_MARKET=vast DUMONT_VAST_URL=${market.url} VAST_API_KEY=<key> GCP_CREDENTIALS=${market.gcp.serviceAccountFile} GCP_COMPUTE_URL=${market.gcp.computeUrl} dumont server\n`,
   );
   const stop = () => {
     market.close().then(
