@@ -393,6 +393,16 @@ describe("standby sync between a GPU machine and its standby, for real", () => {
     await syncToStandby(linkTo(gpuA), { ...options, standbyHasFiles: true });
   });
 
+  it("says clearly when the GPU machine has no key for the association, and stops when aborted", async () => {
+    const unknown = { ...linkTo(gpuA), associationId: "sba-never-installed" };
+    await expect(restoreFromStandby(unknown, options)).rejects.toThrow(/has no key for standby association/);
+    const started = Date.now();
+    await expect(
+      syncToStandby(linkTo(gpuA), { ...options, standbyHasFiles: true, signal: AbortSignal.abort() }),
+    ).rejects.toMatchObject({ code: "MACHINE_UNREACHABLE" });
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
   it("refuses to mirror an emptied workspace over a standby that has files, and runs nothing", async () => {
     const before = await hashes(standby, sync.privateKey);
     // What a vanished disk looks like; directories without files count as empty too.

@@ -147,7 +147,7 @@ export async function syncToStandby(link: StandbyLink, options: SyncOptions): Pr
 /** Mirrors the standby's /workspace onto the (new) GPU machine, with the same excludes. */
 export async function restoreFromStandby(link: StandbyLink, options: CopyOptions): Promise<SyncResult> {
   const checked = checkedLink(link);
-  await ensureKeyInstalled(checked, `mkdir -p ${shellQuote(WORKSPACE)}`, options.signal);
+  await runWithSyncKey(checked, `mkdir -p ${shellQuote(WORKSPACE)}`, options.signal);
   return copy(checked, "from-standby", options);
 }
 
@@ -157,7 +157,7 @@ export async function restoreFromStandby(link: StandbyLink, options: CopyOptions
  */
 export async function verifyRestore(link: StandbyLink, options: CopyOptions): Promise<VerifyResult> {
   const checked = checkedLink(link);
-  await ensureKeyInstalled(checked, `mkdir -p ${shellQuote(WORKSPACE)}`, options.signal);
+  await runWithSyncKey(checked, `mkdir -p ${shellQuote(WORKSPACE)}`, options.signal);
   const changes = new ItemizedChanges();
   const { exitCode, stderr } = await runRsync(
     checked,
@@ -203,12 +203,12 @@ export type SourceState = "ok" | "missing" | "not_a_directory" | "unreadable" | 
 
 async function probeSource(link: StandbyLink, signal: AbortSignal | undefined): Promise<SourceState> {
   const w = shellQuote(WORKSPACE);
-  const answer = await ensureKeyInstalled(
+  const answer = await runWithSyncKey(
     link,
     [
       `if [ ! -e ${w} ]; then echo missing`,
       `elif [ ! -d ${w} ]; then echo not_a_directory`,
-      `elif ! ls -A ${w} >/dev/null 2>&1; then echo unreadable`,
+      `elif [ ! -r ${w} ] || [ ! -x ${w} ]; then echo unreadable`,
       // One regular file anywhere is enough: find stops there. A disk that fails mid-walk is unreadable.
       `elif ! first=$(find ${w} -type f -print -quit 2>/dev/null); then echo unreadable`,
       `elif [ -z "$first" ]; then echo no_files`,
@@ -246,7 +246,7 @@ function refusalFor(source: SourceState, standbyHasFiles: boolean): string | nul
  * Runs `then` on the GPU machine once the association's key and known_hosts are there (a
  * clear error otherwise); returns its one-line answer.
  */
-async function ensureKeyInstalled(link: StandbyLink, then: string, signal: AbortSignal | undefined): Promise<string> {
+async function runWithSyncKey(link: StandbyLink, then: string, signal: AbortSignal | undefined): Promise<string> {
   const files = linkFiles(link.associationId);
   const result = await sshExec({
     endpoint: link.gpu,

@@ -66,6 +66,8 @@ export function sshExec(options: ExecOptions): Promise<ExecResult> {
     );
     const onAbort = () => finish(new DumontError({ code: "MACHINE_UNREACHABLE", message: "SSH command aborted" }));
     options.signal?.addEventListener("abort", onAbort, { once: true });
+    // A signal aborted before the call fires no event: nothing is started.
+    if (options.signal?.aborted) return onAbort();
     client
       .on("ready", () => {
         client.exec(options.command, (error, channel) => {
