@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import { importPKCS8, SignJWT, type CryptoKey, type KeyObject } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -437,5 +438,74 @@ describe("the emulated GCP project", () => {
     expect(existsSync(`/proc/${pid}`)).toBe(false);
     // Its network went with the market's: the bridge address is on no interface any more.
     expect((await run("ip", ["-4", "addr", "show"])).stdout).not.toContain(`inet ${t.market.machineHostAddress}/`);
+  });
+});
+
+// The VM lifecycle runs on the market's simulated clock: frozen, nothing moves until /sim advances it.
+describe("the emulated GCP project on a frozen clock", () => {
+  let t: TestMarket;
+  let bearer: string;
+
+  const compute = async (method: string, path: string, body?: unknown): Promise<Json> => {
+    const response = await fetch(`${t.market.gcp.computeUrl}/projects/dumont-sim/zones/${ZONE}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return response.json();
+  };
+  const advance = (seconds: number) => t.call("POST", "/sim/clock/advance", { seconds });
+
+  beforeAll(async () => {
+    t = await startTestMarket({ seed: 22, timeScale: 0 });
+    const sa = JSON.parse(t.market.gcp.serviceAccountJson) as ServiceAccount;
+    const now = Math.floor(Date.now() / 1000);
+    const jwt = await new SignJWT({ scope: COMPUTE_SCOPE })
+      .setProtectedHeader({ alg: "RS256", typ: "JWT", kid: sa.private_key_id })
+      .setIssuer(sa.client_email)
+      .setAudience(sa.token_uri)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 600)
+      .sign(await importPKCS8(sa.private_key, "RS256"));
+    const response = await fetch(sa.token_uri, {
+      method: "POST",
+      body: new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer", assertion: jwt }),
+    });
+    bearer = ((await response.json()) as { access_token: string }).access_token;
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it("goes PROVISIONING → STAGING → RUNNING, and STOPPING → TERMINATED, only as simulated time passes", async () => {
+    const op: Json = await compute("POST", "/instances", {
+      name: "frozen-vm",
+      machineType: `zones/${ZONE}/machineTypes/e2-micro`,
+    });
+    expect(op.status).toBe("PENDING");
+    await sleep(300);
+    expect((await compute("GET", "/instances/frozen-vm")).status).toBe("PROVISIONING");
+    await advance(1);
+    expect((await compute("GET", "/instances/frozen-vm")).status).toBe("STAGING");
+    expect((await compute("GET", `/operations/${op.name}`)).status).toBe("RUNNING");
+    // The sandbox and SSH come up in real time, but RUNNING also needs its simulated staging time.
+    await waitFor("the sandbox", async () => {
+      const vms: Json[] = (await t.call("GET", "/sim/gcp/instances")).body.instances;
+      return vms[0]?.ssh_port ? true : undefined;
+    });
+    expect((await compute("GET", "/instances/frozen-vm")).status).toBe("STAGING");
+    await advance(2);
+    expect((await compute("GET", "/instances/frozen-vm")).status).toBe("RUNNING");
+    expect((await compute("GET", `/operations/${op.name}`)).status).toBe("DONE");
+
+    const stop: Json = await compute("POST", "/instances/frozen-vm/stop");
+    expect((await compute("GET", "/instances/frozen-vm")).status).toBe("STOPPING");
+    await sleep(300);
+    expect((await compute("GET", "/instances/frozen-vm")).status).toBe("STOPPING");
+    await advance(1);
+    await waitFor("TERMINATED", async () =>
+      (await compute("GET", "/instances/frozen-vm")).status === "TERMINATED" ? true : undefined,
+    );
+    expect((await compute("GET", `/operations/${stop.name}`)).status).toBe("DONE");
   });
 });

@@ -82,6 +82,11 @@ export function registerGcpRoutes(app: FastifyInstance, gcp: GcpEmulation): void
       done(null, Object.fromEntries(new URLSearchParams(typeof body === "string" ? body : body.toString("utf8"))));
     });
     scope.setErrorHandler((error: unknown, request, reply) => sendGcpError(error, request, reply));
+    // An `operations/…/wait` in flight answers at once when the market closes, instead of holding it.
+    scope.addHook("preClose", (hookDone) => {
+      gcp.operations.close();
+      hookDone();
+    });
 
     scope.post("/gcp/token", (request) => {
       const form = request.body && typeof request.body === "object" ? (request.body as Record<string, unknown>) : {};

@@ -70,7 +70,9 @@ export function registerGcpSimRoutes(app: FastifyInstance, ctx: MarketContext, g
     authenticateAccount(ctx, request);
     const vm = vmNamed(request.params.name, request.query.zone);
     await gcp.compute.preempt(vm).catch(simError);
-    return { success: true, name: vm.name, zone: vm.zone.name, status: statusOf(vm.phase) };
+    // A Spot VM that asked for DELETE on preemption is gone by now.
+    const status = vm.phase === "DELETED" ? "DELETED" : statusOf(vm.phase);
+    return { success: true, name: vm.name, zone: vm.zone.name, status };
   });
 
   app.post<{ Params: NameParams; Querystring: ZoneQuery }>("/sim/gcp/instances/:name/ssh-down", async (request) => {
