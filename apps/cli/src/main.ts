@@ -44,6 +44,16 @@ import { registerWizardCancel } from "./commands/wizard/cancel";
 import { registerAdminCreate } from "./commands/admin/create";
 import { registerAdminInvite } from "./commands/admin/invite";
 import { registerAdminUser } from "./commands/admin/user";
+import { registerStandbyConfigure } from "./commands/standby/configure";
+import { registerStandbyStatus } from "./commands/standby/status";
+import { registerStandbyAssociations } from "./commands/standby/associations";
+import { registerStandbyProvision } from "./commands/standby/provision";
+import { registerStandbyGet } from "./commands/standby/get";
+import { registerStandbyAction } from "./commands/standby/actions";
+import { registerStandbyDelete } from "./commands/standby/delete";
+import { registerStandbySyncs } from "./commands/standby/syncs";
+import { registerStandbyPricing } from "./commands/standby/pricing";
+import { registerStandbyReport } from "./commands/standby/report";
 import { registerCompletion } from "./commands/completion";
 
 declare const __DUMONT_VERSION__: string | undefined;
@@ -115,6 +125,21 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
   registerJobCancel(job, cli);
   registerJobWait(job, cli);
   registerJobDownload(job, cli);
+
+  const standby = program
+    .command("standby")
+    .description("CPU standbys: a cheap machine kept in sync with a GPU instance, serving it when the GPU is lost");
+  registerStandbyConfigure(standby, cli);
+  registerStandbyStatus(standby, cli);
+  registerStandbyAssociations(standby, cli);
+  registerStandbyProvision(standby, cli);
+  registerStandbyGet(standby, cli);
+  for (const action of ["failover", "recover", "failback", "disable", "enable"] as const)
+    registerStandbyAction(standby, cli, action);
+  registerStandbyDelete(standby, cli);
+  registerStandbySyncs(standby, cli);
+  registerStandbyPricing(standby, cli);
+  registerStandbyReport(standby, cli);
 
   const history = program.command("history").description("what we learned about marketplace hosts");
   registerHistorySummary(history, cli);

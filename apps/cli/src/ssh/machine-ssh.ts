@@ -4,20 +4,71 @@ import { existsSync, mkdirSync } from "node:fs";
 import { constants, userInfo } from "node:os";
 import { dirname, join, posix } from "node:path";
 import type { DumontClient } from "@dumont/api-client";
+import type { ApiRoutes, RouteResponse } from "@dumont/core";
 import { CliError } from "../cli-runtime";
 import { configPath } from "../config-store";
 import { privateKeyFor } from "./local-keys";
 
 export interface MachineEndpoint {
+  /** The instance asked about (its workspace may be served by another machine). */
   instanceId: string;
   host: string;
   port: number;
+  /** Which machine serves the workspace: the GPU, or the CPU standby after a failover. */
+  role: "gpu" | "cpu";
+  /** The name this machine's host key is filed under (see `hostKeyAlias`). */
+  hostKeyAlias: string;
+  /** Which machine this is, when it is not the instance's own GPU (told on stderr before connecting). */
+  landing?: string;
 }
 
 /**
- * Where the instance answers SSH now. Looked up on every call: a resumed machine gets a new port.
+ * Where the instance's workspace answers SSH now, looked up on every call: a resumed machine gets
+ * a new port, a failover moves the workspace to the CPU standby, a recovery to a new GPU. A
+ * server without the endpoint route (404) is asked for the instance's own host and port.
  */
 export async function currentEndpoint(client: DumontClient, id: string): Promise<MachineEndpoint> {
+  let endpoint: RouteResponse<ApiRoutes["getInstanceEndpoint"]>;
+  try {
+    endpoint = await client.call("getInstanceEndpoint", { params: { id } });
+  } catch (error) {
+    if ((error as { status?: number }).status === 404) return instanceEndpoint(client, id);
+    throw error;
+  }
+  if (endpoint.role === "cpu") {
+    if (!endpoint.ssh_host || !endpoint.ssh_port) {
+      throw new CliError(
+        `the CPU standby of ${id} serves its workspace but has no SSH address yet`,
+        `Follow it with \`dumont standby get ${id}\`.`,
+      );
+    }
+    const standbyId = endpoint.standby_id ?? "cpu";
+    const vmName = await standbyVmName(client, endpoint.standby_id);
+    const simulated = endpoint.simulated ? ", SIMULATED" : "";
+    return {
+      instanceId: id,
+      host: endpoint.ssh_host,
+      port: endpoint.ssh_port,
+      role: "cpu",
+      hostKeyAlias: hostKeyAlias(id, standbyId),
+      landing: `CPU standby ${vmName ?? standbyId} of ${id} (the GPU failed over at ${endpoint.since}${simulated})`,
+    };
+  }
+  const serving = endpoint.serving_instance_id ?? id;
+  // No address: the GPU is booting, paused or gone; its own record says which, and what to do.
+  if (!endpoint.ssh_host || !endpoint.ssh_port) return instanceEndpoint(client, serving);
+  return {
+    instanceId: id,
+    host: endpoint.ssh_host,
+    port: endpoint.ssh_port,
+    role: "gpu",
+    hostKeyAlias: hostKeyAlias(serving),
+    ...(serving === id ? {} : { landing: `GPU ${serving}, which serves ${id} since its recovery` }),
+  };
+}
+
+/** The instance's own GPU machine, or why it cannot be reached. */
+async function instanceEndpoint(client: DumontClient, id: string): Promise<MachineEndpoint> {
   const found = await client.call("getInstance", { params: { id } });
   if (found.status !== "running" || !found.ssh_host || !found.ssh_port) {
     throw new CliError(
@@ -27,7 +78,28 @@ export async function currentEndpoint(client: DumontClient, id: string): Promise
         : "Wait until it runs (`dumont instance get " + id + "`).",
     );
   }
-  return { instanceId: found.id, host: found.ssh_host, port: found.ssh_port };
+  return {
+    instanceId: found.id,
+    host: found.ssh_host,
+    port: found.ssh_port,
+    role: "gpu",
+    hostKeyAlias: hostKeyAlias(found.id),
+  };
+}
+
+/** The standby machine's name for the message; a failed look-up only makes the message vaguer. */
+async function standbyVmName(client: DumontClient, standbyId: string | null): Promise<string | undefined> {
+  if (!standbyId) return undefined;
+  try {
+    return (await client.call("getStandbyAssociation", { params: { id: standbyId } })).vm_name;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Tells (on stderr, so a command's output stays clean) which machine a connection lands on. */
+export function announceLanding(endpoint: MachineEndpoint): void {
+  if (endpoint.landing) process.stderr.write(`dumont: connecting to the ${endpoint.landing}\n`);
 }
 
 /** `-i` for the user's key: the one given, else the private half of an account key found in ~/.ssh. */
@@ -56,19 +128,23 @@ export function sshOptions(endpoint: MachineEndpoint, identity: string | undefin
     "-o",
     "StrictHostKeyChecking=accept-new",
     "-o",
-    `HostKeyAlias=${hostKeyAlias(endpoint.instanceId)}`,
+    `HostKeyAlias=${endpoint.hostKeyAlias}`,
   );
   if (identity) options.push("-i", identity);
   return options;
 }
 
 /**
- * The name an instance's host key is filed under. ssh lowercases aliases and ids are
- * case-sensitive, so a short hash of the exact id keeps two ids that differ only in case apart.
+ * The name a machine's host key is filed under: the GPU instance's id, or, for a CPU standby, the
+ * instance and the standby together, so the CPU's key never clashes with the GPU's (and a new
+ * standby for the same instance is a new machine, not a changed key). ssh lowercases aliases and
+ * ids are case-sensitive, so a short hash of the exact ids keeps two that differ only in case apart.
  */
-export function hostKeyAlias(instanceId: string): string {
-  const digest = createHash("sha256").update(instanceId).digest("hex").slice(0, 8);
-  return `dumont-${instanceId.toLowerCase()}-${digest}`;
+export function hostKeyAlias(instanceId: string, standbyId?: string): string {
+  const exact = standbyId === undefined ? instanceId : `${instanceId}\0cpu\0${standbyId}`;
+  const digest = createHash("sha256").update(exact).digest("hex").slice(0, 8);
+  const name = standbyId === undefined ? instanceId : `${instanceId}-cpu-${standbyId}`;
+  return `dumont-${name.toLowerCase()}-${digest}`;
 }
 
 /**

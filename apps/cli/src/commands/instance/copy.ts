@@ -1,6 +1,14 @@
 import type { Command } from "commander";
 import { CliError, type CliRuntime } from "../../cli-runtime";
-import { copyEnds, currentEndpoint, identityFor, rsyncShell, runSystemTool, sshOptions } from "../../ssh/machine-ssh";
+import {
+  announceLanding,
+  copyEnds,
+  currentEndpoint,
+  identityFor,
+  rsyncShell,
+  runSystemTool,
+  sshOptions,
+} from "../../ssh/machine-ssh";
 
 const ENDS = "a remote side is written :path (relative paths are under /workspace)";
 
@@ -21,6 +29,7 @@ export function registerInstanceCopy(instance: Command, cli: CliRuntime): void {
           const endpoint = await currentEndpoint(client, id);
           const [from, to] = copyEnds(endpoint, source, destination);
           const identity = await identityFor(client, o.identity);
+          announceLanding(endpoint);
           const code = await runSystemTool("scp", [
             ...sshOptions(endpoint, identity),
             "-P",
@@ -59,6 +68,7 @@ export function registerInstanceCopy(instance: Command, cli: CliRuntime): void {
         const endpoint = await currentEndpoint(client, id);
         const [from, to] = copyEnds(endpoint, source, destination);
         const identity = await identityFor(client, o.identity);
+        announceLanding(endpoint);
         const shell = rsyncShell([...sshOptions(endpoint, identity), "-p", String(endpoint.port)]);
         const code = await runSystemTool("rsync", ["-a", "-e", shell, ...extra, "--", from, to]);
         process.exit(code);

@@ -22,6 +22,8 @@ export function registerInstanceCreate(instance: Command, cli: CliRuntime): void
     .option("--bid <usd>", "bid in $/h: rent as interruptible (spot)", positiveNumber)
     .option("--env <KEY=VALUE...>", "environment variables")
     .option("--onstart <script>", "shell run when the machine starts")
+    .option("--standby", "give it a CPU standby kept in sync (default: your standby settings' auto_standby)")
+    .option("--no-standby", "no CPU standby, even if your standby settings give every new instance one")
     .option("--no-ssh-key-check", "rent even with no SSH key on your account (for scripts that never log in)")
     .option("--wait", "wait until it is running, showing progress (exit 1 if it fails)")
     .option("--timeout <s>", "give up waiting after this many seconds (with --wait)", seconds, 900)
@@ -39,6 +41,7 @@ export function registerInstanceCreate(instance: Command, cli: CliRuntime): void
             wait?: boolean;
             timeout: number;
             sshKeyCheck?: boolean;
+            standby?: boolean;
           },
         ) => {
           const env = Object.fromEntries(
@@ -59,17 +62,22 @@ export function registerInstanceCreate(instance: Command, cli: CliRuntime): void
               bid_price: o.bid,
               env: o.env ? env : undefined,
               onstart: o.onstart,
+              standby: o.standby,
             },
           });
+          const standbyNote = o.standby
+            ? `\nA CPU standby follows it once it runs: dumont standby get ${created.id}`
+            : "";
           if (o.wait) {
             const { instance, reached } = await waitForInstance(cli, created.id, "running", o.timeout);
-            cli.print(instance, () => withSshKey(instance, keys, instanceDetails));
+            cli.print(instance, () => withSshKey(instance, keys, instanceDetails) + standbyNote);
             if (!reached) process.exitCode = 1;
             return;
           }
           cli.print(
             created,
-            () => `${instanceDetails(created)}\n\nBooting. Follow it with: dumont instance get ${created.id}`,
+            () =>
+              `${instanceDetails(created)}\n\nBooting. Follow it with: dumont instance get ${created.id}${standbyNote}`,
           );
         },
       ),

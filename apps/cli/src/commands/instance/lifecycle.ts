@@ -27,9 +27,13 @@ export function registerInstanceLifecycle(instance: Command, cli: CliRuntime, ac
     .argument("<id>")
     .option("--wait", `wait until the machine is ${WAIT_TARGET[action]}, showing progress`)
     .option("--timeout <s>", "give up waiting after this many seconds (with --wait)", seconds, 900);
-  if (action === "delete") command.option("-y, --yes", "destroy without asking");
+  if (action === "delete") {
+    command
+      .option("-y, --yes", "destroy without asking")
+      .option("--keep-standby", "keep its CPU standby, which then serves the workspace (as of its last sync)");
+  }
   command.action(
-    cli.action(async (id: string, o: { wait?: boolean; timeout: number; yes?: boolean }) => {
+    cli.action(async (id: string, o: { wait?: boolean; timeout: number; yes?: boolean; keepStandby?: boolean }) => {
       if (action === "delete" && !o.yes) {
         if (!process.stdin.isTTY || cli.options.json)
           throw new CliError(
@@ -37,21 +41,33 @@ export function registerInstanceLifecycle(instance: Command, cli: CliRuntime, ac
             `Add --yes to destroy it (and its disk) from a script: dumont instance delete ${id} --yes`,
             "USAGE",
           );
-        if (!(await confirm(`Destroy ${id} and its disk? This cannot be undone.`))) {
+        const question = o.keepStandby
+          ? `Destroy ${id} and its disk? Its CPU standby keeps the workspace as of its last sync.`
+          : `Destroy ${id} and its disk? This cannot be undone.`;
+        if (!(await confirm(question))) {
           process.stderr.write("Not destroyed.\n");
           process.exitCode = 1;
           return;
         }
       }
       const client = await cli.client();
-      const updated = await client.call(spec.route, { params: { id } });
+      const updated =
+        action === "delete"
+          ? await client.call("deleteInstance", {
+              params: { id },
+              query: { keep_standby: o.keepStandby ? true : undefined },
+            })
+          : await client.call(spec.route, { params: { id } });
+      const kept = o.keepStandby
+        ? `\nIts CPU standby stays and serves the workspace: dumont standby get ${id} (dumont instance ssh ${id} lands there).`
+        : "";
       if (!o.wait) {
-        cli.print(updated, () => `${spec.done} ${id} (now ${updated.status}).\n\n${instanceDetails(updated)}`);
+        cli.print(updated, () => `${spec.done} ${id} (now ${updated.status}).${kept}\n\n${instanceDetails(updated)}`);
         return;
       }
       const target = WAIT_TARGET[action];
       const { instance: final, reached } = await waitForInstance(cli, id, target, o.timeout);
-      cli.print(final, () => `${id} is ${final.status}.\n\n${instanceDetails(final)}`);
+      cli.print(final, () => `${id} is ${final.status}.${kept}\n\n${instanceDetails(final)}`);
       if (!reached) process.exitCode = 1;
     }),
   );

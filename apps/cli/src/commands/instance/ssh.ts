@@ -1,12 +1,12 @@
 import type { Command } from "commander";
 import type { CliRuntime } from "../../cli-runtime";
-import { currentEndpoint, identityFor, runSystemTool, sshOptions } from "../../ssh/machine-ssh";
+import { announceLanding, currentEndpoint, identityFor, runSystemTool, sshOptions } from "../../ssh/machine-ssh";
 
 export function registerInstanceSsh(instance: Command, cli: CliRuntime): void {
   instance
     .command("ssh")
     .description(
-      "log in with the system's ssh (follows the current port; host keys kept in the dumont config directory)",
+      "log in with the system's ssh (follows the machine serving the workspace: its GPU, or its CPU standby after a failover; host keys kept in the dumont config directory)",
     )
     .argument("<id>")
     .argument("[command...]", "run this instead of a shell (after --); exits with its exit code")
@@ -16,6 +16,7 @@ export function registerInstanceSsh(instance: Command, cli: CliRuntime): void {
         const client = await cli.client();
         const endpoint = await currentEndpoint(client, id);
         const identity = await identityFor(client, o.identity);
+        announceLanding(endpoint);
         const code = await runSystemTool("ssh", [
           ...sshOptions(endpoint, identity),
           "-p",
