@@ -93,7 +93,7 @@ describe("dumont standby … against the embedded market", () => {
       expect(line).toContain("[SIMULATED]");
 
     const details = await run(["standby", "get", provisioned.id]);
-    expect(details.stdout).toMatch(/last sync:\s+\d+ s ago: .* sent, \d+ files/);
+    expect(details.stdout).toMatch(/last sync:\s+\d+ s ago: .* sent, \d+ files?/);
     expect(details.stdout).toContain(`GPU ${instanceId}`);
 
     const pricing = await run(["standby", "pricing", "machine_type=e2-medium", "disk_gb=50"]);
@@ -114,6 +114,9 @@ describe("dumont standby … against the embedded market", () => {
     expect(onCpu.code).toBe(0);
     expect(onCpu.stderr).toContain(`connecting to the CPU standby ${provisioned.vm_name}`);
     expect(onCpu.stderr).not.toContain("REMOTE HOST IDENTIFICATION HAS CHANGED");
+    const afterFailover = await run(["standby", "status"]);
+    expect(afterFailover.stdout).toContain(`CPU standby ${provisioned.vm_name}`);
+    expect(afterFailover.stdout).toContain("failed over or recovering");
 
     const report = await json<{ total: number; failovers: { kind: string; instance_id: string }[] }>([
       "standby",
@@ -143,6 +146,59 @@ describe("dumont standby … against the embedded market", () => {
     expect(instances.filter((i) => i.status !== "destroyed")).toEqual([]);
     const live = await json<{ associations: Association[] }>(["standby", "status"]);
     expect(live.associations).toEqual([]);
+  });
+
+  it("instance create --standby gives it one; delete --keep-standby leaves the CPU serving the workspace", async () => {
+    const { offers } = await json<{ offers: { id: string }[] }>(["instance", "offers", "price=3", "limit=1"]);
+    // Standbys made from now on sync every 5 s (the fastest allowed).
+    const configured = await json<{ sync_interval_s: number }>(["standby", "configure", "sync_interval=5"]);
+    expect(configured.sync_interval_s).toBe(5);
+    const created = await run(["instance", "create", offers[0]?.id ?? "", "--disk", "10", "--standby"]);
+    expect(created.code, created.stderr).toBe(0);
+    const instanceId = /id:\s+(\S+)/.exec(created.stdout)?.[1] ?? "";
+    expect(created.stdout).toContain(`dumont standby get ${instanceId}`);
+    const synced = await until(
+      "the automatic standby syncing",
+      () => standby(instanceId),
+      (a) => a.status === "syncing" || a.status === "failed",
+    );
+    expect(synced.status).toBe("syncing");
+    expect((await run(["instance", "ssh", instanceId, "-i", key, "--", "echo kept > /workspace/k"])).code).toBe(0);
+    // Sync stopped and started again, each followed to its stable state; then a sync carries the file.
+    const disabled = await run(["standby", "disable", instanceId, "--wait", "--timeout", "30"]);
+    expect(disabled.code, disabled.stderr).toBe(0);
+    expect(disabled.stdout).toContain("is disabled");
+    expect((await run(["standby", "enable", instanceId, "--wait", "--timeout", "30"])).code).toBe(0);
+    await until(
+      "a sync after the write",
+      () => standby(instanceId),
+      (a) => a.sync_count > synced.sync_count,
+    );
+
+    const deleted = await run([
+      "instance",
+      "delete",
+      instanceId,
+      "--yes",
+      "--keep-standby",
+      "--wait",
+      "--timeout",
+      "60",
+    ]);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(deleted.stdout).toContain("Its CPU standby stays and serves the workspace");
+    const kept = await until(
+      "the CPU serving",
+      () => standby(instanceId),
+      (a) => a.status === "failover_active",
+    );
+    expect(kept.active.role).toBe("cpu");
+    const onCpu = await run(["instance", "ssh", instanceId, "-i", key, "--", "cat /workspace/k"]);
+    expect(onCpu.stdout).toBe("kept\n");
+    expect(onCpu.stderr).toContain(`connecting to the CPU standby ${kept.vm_name}`);
+
+    expect((await run(["standby", "delete", instanceId, "--yes", "--wait", "--timeout", "60"])).code).toBe(0);
+    expect((await json<{ associations: Association[] }>(["standby", "status"])).associations).toEqual([]);
   });
 
   it("refuses bad settings with a clear error (exit 2), and saves good ones", async () => {

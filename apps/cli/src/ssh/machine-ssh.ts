@@ -51,7 +51,7 @@ export async function currentEndpoint(client: DumontClient, id: string): Promise
       port: endpoint.ssh_port,
       role: "cpu",
       hostKeyAlias: hostKeyAlias(id, standbyId),
-      landing: `CPU standby ${vmName ?? standbyId} of ${id} (the GPU failed over at ${endpoint.since}${simulated})`,
+      landing: `CPU standby ${vmName ?? standbyId} of ${id} (serving its workspace since ${endpoint.since}${simulated})`,
     };
   }
   const serving = endpoint.serving_instance_id ?? id;

@@ -54,8 +54,9 @@ export function registerStandbyReport(standby: Command, cli: CliRuntime): void {
               f.instance_id,
               f.error ? `${result(f.success)}: ${f.error}` : result(f.success),
               millis(f.total_ms),
-              f.from_instance_id,
-              f.to_instance_id,
+              // No GPU on that side: the CPU standby served the workspace.
+              f.from_instance_id ?? "CPU standby",
+              f.to_instance_id ?? "CPU standby",
               millis(f.data_age_ms),
               phases(f.phases_ms),
             ]),

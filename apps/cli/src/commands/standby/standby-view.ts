@@ -97,7 +97,8 @@ export function millis(ms: number | null | undefined): string {
 /** The last sync in one phrase: when, how much, how long, and whether it failed. */
 function lastSync(a: AssociationLike): string {
   if (a.last_sync_at === null) return a.last_sync_error ? `never succeeded (${a.last_sync_error})` : "not yet";
-  const size = `${bytes(a.last_sync_bytes)} sent, ${a.last_sync_files ?? 0} files`;
+  const files = a.last_sync_files ?? 0;
+  const size = `${bytes(a.last_sync_bytes)} sent, ${files} file${files === 1 ? "" : "s"}`;
   return `${ago(a.last_sync_age_seconds)}: ${size}, took ${millis(a.last_sync_duration_ms)}`;
 }
 
