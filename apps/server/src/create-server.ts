@@ -18,6 +18,7 @@ import {
   SettingsRepository,
   TokensRepository,
   UsersRepository,
+  StandbyRepository,
   dialectFor,
   openDatabase,
 } from "@dumont/db";
@@ -51,6 +52,10 @@ import { WizardService } from "./wizard/wizard-service";
 import { JobController } from "./jobs/job-controller";
 import { JobService } from "./jobs/job-service";
 import { JobCosts } from "./jobs/job-cost";
+import { StandbyController } from "./standby/standby-controller";
+import { StandbyMarkets } from "./standby/standby-markets";
+import { StandbyOrphans } from "./standby/standby-orphans";
+import { StandbyService } from "./standby/standby-service";
 import { LOG_REDACTIONS, buildApp } from "./http/app";
 import { SERVER_VERSION } from "./version";
 
@@ -96,6 +101,7 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     deployments: new DeploymentsRepository(db, dialect),
     jobs: new JobsRepository(db),
     invites: new InvitesRepository(db),
+    standby: new StandbyRepository(db),
   };
   const store = new ControlledStore(db, dialect);
   const installationId = await new InstallationRepository(db).ensureId(newInstallationId(), now());
@@ -126,6 +132,11 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     vastUrl: config.vastUrl,
     serverVastKey: config.market === "vast" ? config.vastApiKey : undefined,
     embedded: embeddedMarket,
+  });
+  const standbyMarkets = new StandbyMarkets({
+    embedded: embeddedMarket?.gcp,
+    serverCredentials: config.gcpCredentials,
+    serverComputeUrl: config.gcpComputeUrl,
   });
   const spending = new SpendingService({
     spending: new SpendingRepository(db),
@@ -161,6 +172,14 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     intervalMs: config.collectIntervalMs,
     logger: logger.child({ component: "orphan-collector" }),
     now,
+    standby: new StandbyOrphans({
+      standbyMarkets,
+      standby: repos.standby,
+      installationId,
+      graceMs: config.orphanGraceMs,
+      logger: logger.child({ component: "orphan-collector" }),
+      now,
+    }),
   });
   // Services wake the runner after writing work for it; the closure runs only once it exists.
   const wake = () => runner.wake();
@@ -218,10 +237,34 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     wake,
     now,
   });
+  const standbyController = new StandbyController({
+    standby: repos.standby,
+    standbyMarkets,
+    markets,
+    instances,
+    instanceRows: repos.instances,
+    deployments: repos.deployments,
+    wizard,
+    sshKeys,
+    box,
+    installationId,
+    health: config.standbyHealth,
+    pollMs: Math.min(config.instancePollMs, 2000),
+  });
+  const standby = new StandbyService({
+    standby: repos.standby,
+    instances: repos.instances,
+    store,
+    standbyMarkets,
+    box,
+    wake,
+    nudge: (id) => runner.nudge("standby_associations", id),
+    now,
+  });
   const canaryController = new CanaryController(join(config.home, "canaries"), config.drillKillAfterCanaryStep);
   const runner = new ControllerRunner({
     store,
-    controllers: [canaryController, instanceController, deploymentController, jobController],
+    controllers: [canaryController, instanceController, deploymentController, jobController, standbyController],
     owner: replicaId,
     leaseMs: config.leaseMs,
     pollMs: config.pollMs,
@@ -251,6 +294,8 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     history,
     wizard,
     jobs,
+    standby,
+    standbyMarkets,
     orphanCollector,
     runner,
     metrics,

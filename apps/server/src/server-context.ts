@@ -13,6 +13,7 @@ import type {
   SettingsRepository,
   TokensRepository,
   UsersRepository,
+  StandbyRepository,
 } from "@dumont/db";
 import type { ServerConfig } from "./config";
 import type { AuthService } from "./auth/auth-service";
@@ -31,6 +32,8 @@ import type { HistoryService } from "./history/history-service";
 import type { WizardService } from "./wizard/wizard-service";
 import type { JobService } from "./jobs/job-service";
 import type { OrphanCollector } from "./instances/orphan-collector";
+import type { StandbyService } from "./standby/standby-service";
+import type { StandbyMarkets } from "./standby/standby-markets";
 
 /** Everything a request handler may use, built once per server in `createServer`. No singletons. */
 export interface ServerContext {
@@ -52,6 +55,7 @@ export interface ServerContext {
     deployments: DeploymentsRepository;
     jobs: JobsRepository;
     invites: InvitesRepository;
+    standby: StandbyRepository;
   };
   store: ControlledStore;
   auth: AuthService;
@@ -67,6 +71,8 @@ export interface ServerContext {
   history: HistoryService;
   wizard: WizardService;
   jobs: JobService;
+  standby: StandbyService;
+  standbyMarkets: StandbyMarkets;
   orphanCollector: OrphanCollector;
   runner: ControllerRunner;
   metrics: Metrics;

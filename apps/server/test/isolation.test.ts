@@ -108,6 +108,31 @@ const FIXTURES: Record<string, Fixture> = {
       await alice.call("DELETE", `/api/v1/instances/${params.id}`);
     },
   },
+  "/api/v1/standby/associations/{id}": {
+    async create(alice, { marker }) {
+      const offers = created(await alice.call("GET", "/api/v1/instances/offers?limit=1"), "offer search");
+      const offer = (offers.offers as Array<{ id: string }>)[0];
+      if (!offer) throw new Error("the embedded market offers nothing");
+      const instance = created(
+        await alice.call("POST", "/api/v1/instances", { offer_id: offer.id, label: marker, disk_size: 10 }),
+        "instance",
+      );
+      const standby = created(
+        await alice.call("POST", "/api/v1/standby/associations", { instance_id: instance.id }),
+        "standby",
+      );
+      return {
+        params: { id: String(standby.id) },
+        secrets: [String(standby.id), String(instance.id), String(standby.vm_name), marker],
+      };
+    },
+    async cleanup(alice, { params }) {
+      const standby = (await alice.call("DELETE", `/api/v1/standby/associations/${params.id}`)).json<{
+        instance_id: string;
+      }>();
+      await alice.call("DELETE", `/api/v1/instances/${standby.instance_id}`);
+    },
+  },
   "/api/v1/ssh-keys/{id}": {
     async create(alice, { marker }) {
       const key = created(

@@ -21,6 +21,7 @@ import { historyHandlers } from "../history/history-handlers";
 import { wizardHandlers } from "../wizard/wizard-handlers";
 import { jobHandlers } from "../jobs/job-handlers";
 import { adminHandlers } from "../admin/admin-handlers";
+import { standbyHandlers } from "../standby/standby-handlers";
 import { registerJobOutputDownload } from "../jobs/job-output-download";
 import { requestLogView } from "./redact-url";
 
@@ -104,6 +105,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     ...wizardHandlers(ctx),
     ...jobHandlers(ctx),
     ...adminHandlers(ctx),
+    ...standbyHandlers(ctx),
   };
   registerContractRoutes(app, handlers, ctx.auth);
   registerEventStream(app, ctx);

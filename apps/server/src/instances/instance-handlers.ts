@@ -25,7 +25,11 @@ export function instanceHandlers(ctx: ServerContext): HandlersFor<Names> {
       const { offers, market, emptyReason } = await ctx.instances.offers(principal.user.id, query);
       return { offers: offers.map(offerView), count: offers.length, market, empty_reason: emptyReason };
     },
-    createInstance: async ({ body }, { principal }) => view(await ctx.instances.create(principal.user.id, body)),
+    createInstance: async ({ body }, { principal }) => {
+      const row = await ctx.instances.create(principal.user.id, body);
+      await ctx.standby.provisionIfAutomatic(principal.user.id, row.id, body.standby);
+      return view(row);
+    },
     listInstances: async ({ query }, { principal }) => {
       const rows = await ctx.repos.instances.listOwned(principal.user.id, query.status);
       return { instances: rows.map(view), count: rows.length };
@@ -35,8 +39,14 @@ export function instanceHandlers(ctx: ServerContext): HandlersFor<Names> {
       view(await ctx.instances.act(principal.user.id, params.id, "pause")),
     resumeInstance: async ({ params }, { principal }) =>
       view(await ctx.instances.act(principal.user.id, params.id, "resume")),
-    deleteInstance: async ({ params }, { principal }) =>
-      view(await ctx.instances.act(principal.user.id, params.id, "delete")),
+    deleteInstance: async ({ params, query }, { principal }) => {
+      const userId = principal.user.id;
+      // Kept first, so the standby controller never sees the GPU going without knowing it stays.
+      if (query.keep_standby) await ctx.standby.onInstanceDeleted(userId, params.id, true);
+      const row = await ctx.instances.act(userId, params.id, "delete");
+      if (!query.keep_standby) await ctx.standby.onInstanceDeleted(userId, row.id, false);
+      return view(row);
+    },
     installModel: async ({ params, body }, { principal }) => {
       const result = await ctx.models.install(principal.user.id, params.id, body.model);
       const row = await ctx.instances.get(principal.user.id, params.id);

@@ -15,6 +15,8 @@ export interface OrphanCollectorOptions {
   intervalMs: number;
   logger: Logger;
   now: () => number;
+  /** Standby (CPU) machines are swept in the same pass (see StandbyOrphans). */
+  standby?: { sweep(): Promise<string[]> };
 }
 
 /** The first sweep runs this soon after start (or after one interval, if that is shorter). */
@@ -112,6 +114,7 @@ export class OrphanCollector {
       }
       await this.options.candidates.keepOnly(kind, unowned);
     }
+    if (this.options.standby) destroyed.push(...(await this.options.standby.sweep()));
     return destroyed;
   }
 

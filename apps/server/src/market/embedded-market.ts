@@ -31,5 +31,5 @@ export async function startEmbeddedMarket(options: {
     { url: market.url, profile: config.marketProfile },
     "GPU market is SIMULATED (local marketplace on this computer; no real GPUs, no money). Set VAST_API_KEY to rent real machines.",
   );
-  return { url: market.url, apiKey: market.apiKey, close: () => market.close() };
+  return { url: market.url, apiKey: market.apiKey, gcp: market.gcp, close: () => market.close() };
 }

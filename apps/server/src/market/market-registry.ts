@@ -8,6 +8,8 @@ export type MarketKind = "embedded" | "server" | "user";
 export interface EmbeddedMarket {
   url: string;
   apiKey: string;
+  /** The market's emulated GCP project, where standbys are rented when no GCP_CREDENTIALS are set. */
+  gcp?: { computeUrl: string; serviceAccountJson: string } | undefined;
 }
 
 export interface MarketRegistryOptions {

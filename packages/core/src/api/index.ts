@@ -6,6 +6,7 @@ import { historyRoutes } from "./history-routes";
 import { wizardRoutes } from "./wizard-routes";
 import { jobRoutes } from "./job-routes";
 import { adminRoutes } from "./admin-routes";
+import { standbyRoutes } from "./standby-routes";
 
 /** Every API operation by name. The server must implement each one (checked by the compiler). */
 export const API_ROUTES = {
@@ -17,6 +18,7 @@ export const API_ROUTES = {
   ...wizardRoutes,
   ...jobRoutes,
   ...adminRoutes,
+  ...standbyRoutes,
 } as const;
 
 export type ApiRoutes = typeof API_ROUTES;

@@ -122,6 +122,10 @@ export const CreateInstanceBody = z.object({
   bid_price: z.number().positive().max(1000).optional().describe("$/h; makes the machine interruptible"),
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().max(10_000)).optional(),
   onstart: z.string().max(4000).optional(),
+  standby: z
+    .boolean()
+    .optional()
+    .describe("give it a CPU standby kept in sync (default: your standby config's auto_standby)"),
 });
 
 export const SshKeyView = z
@@ -208,11 +212,15 @@ export const instanceRoutes = {
   deleteInstance: defineRoute({
     method: "DELETE",
     path: "/api/v1/instances/{id}",
-    summary: "Destroy the machine (confirmed with the marketplace before it reads destroyed)",
+    summary:
+      "Destroy the machine (confirmed with the marketplace before it reads destroyed); its CPU standby goes too unless keep_standby",
     tag: "instances",
     auth: true,
     successStatus: 200,
     params: IdParams,
+    query: z.object({
+      keep_standby: QueryBool.default(false).describe("keep the CPU standby, which then serves the workspace"),
+    }),
     response: Instance,
   }),
   installModel: defineRoute({
