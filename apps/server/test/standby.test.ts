@@ -122,6 +122,8 @@ describe("CPU standby, sync, failover and recovery", () => {
     "head -c 1048576 /dev/urandom > /workspace/data/weights.bin",
     "echo hello > /workspace/data/nested/deeper/note.txt",
     "echo skipped > /workspace/data/node_modules/pkg/index.js",
+    // Modes cross (a script stays executable), setuid does not.
+    "printf '#!/bin/sh\\necho ok\\n' > /workspace/data/run.sh && chmod 4755 /workspace/data/run.sh",
   ].join(" && ");
 
   it("fails over to the CPU when the GPU host dies, then recovers by hand onto a new GPU", async () => {
@@ -167,6 +169,7 @@ describe("CPU standby, sync, failover and recovery", () => {
     const cpu = await endpointOf(instanceId);
     expect(await exec(cpu, "cd /workspace/data && sha256sum weights.bin nested/deeper/note.txt")).toBe(fixed);
     expect(await exec(cpu, "test -e /workspace/data/node_modules && echo present || echo absent")).toBe("absent\n");
+    expect(await exec(cpu, "stat -c %a /workspace/data/run.sh && /workspace/data/run.sh")).toBe("755\nok\n");
     // Every streamed file the standby holds is whole, and they run 1..N without a gap.
     const stream = await exec(cpu, 'cd /workspace/data/stream && for f in f*; do echo "$f $(cat $f)"; done');
     const lines = stream.trim().split("\n");

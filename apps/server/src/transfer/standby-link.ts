@@ -122,7 +122,18 @@ export function standbySshCommand(link: StandbyLink): string {
 export type SyncDirection = "to-standby" | "from-standby";
 
 /**
- * The shell line that runs on the GPU machine: rsync with the safe flags, the association's
+ * What a mirror between the user's GPU and their standby keeps. Both ends are the user's own
+ * machines and the control plane never reads the files, so modes are kept (a restored
+ * `train.sh` stays executable) where copies to the control plane fix them (`RSYNC_SAFE_FLAGS`);
+ * still no links, devices, FIFOs, owners or setuid/setgid bits cross.
+ */
+export const WORKSPACE_MIRROR_FLAGS: readonly string[] = [
+  ...RSYNC_SAFE_FLAGS.filter((flag) => !flag.startsWith("--chmod=")),
+  "--chmod=ug-s",
+];
+
+/**
+ * The shell line that runs on the GPU machine: rsync with the mirror flags, the association's
  * exclude file and ssh, bounded by `timeout` so a copy cannot outlive the control plane's wait
  * (closing the SSH session alone does not always stop it).
  */
@@ -141,7 +152,7 @@ export function rsyncCommandLine(
     "-k 10",
     String(seconds),
     "rsync",
-    ...[...RSYNC_SAFE_FLAGS, ...extraFlags, `--exclude-from=${files.excludes}`].map(shellQuote),
+    ...[...WORKSPACE_MIRROR_FLAGS, ...extraFlags, `--exclude-from=${files.excludes}`].map(shellQuote),
     "-e",
     shellQuote(standbySshCommand(link)),
     shellQuote(source),

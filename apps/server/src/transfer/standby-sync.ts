@@ -301,7 +301,7 @@ async function copy(link: StandbyLink, direction: SyncDirection, options: CopyOp
 
 interface RsyncRun {
   direction: SyncDirection;
-  /** Flags beyond RSYNC_SAFE_FLAGS and the exclude file. */
+  /** Flags beyond WORKSPACE_MIRROR_FLAGS and the exclude file. */
   flags: readonly string[];
   /** Sees everything rsync prints on stdout; keeping any of it is the caller's (bounded) choice. */
   onStdout: (chunk: string) => void;
