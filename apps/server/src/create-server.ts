@@ -204,6 +204,18 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     // A fallback: its candidates' status changes make it due at once (wakeDependents).
     pollMs: config.instancePollMs,
     searchTimeoutMs: config.searchTimeoutMs,
+    onWinner: async (row, deployConfig, winnerId) => {
+      if (!deployConfig.standby) return;
+      try {
+        await standby.provisionForWinner(row.owner_id, winnerId, row.id);
+      } catch (error) {
+        // The race must still complete; the instance simply has no standby (provision it by hand).
+        logger.warn(
+          { err: error, deployment: row.id, instance: winnerId },
+          "the winner's standby could not be created",
+        );
+      }
+    },
   });
   const wizard = new WizardService({
     deployments: repos.deployments,

@@ -296,6 +296,36 @@ describe("CPU standby, sync, failover and recovery", () => {
     await waitStatus(created.id, "destroyed", 30_000);
   });
 
+  it("wizard deploy with standby gives the race's winner a standby", async () => {
+    const deployment = await json<{ id: string }>("POST", "/api/v1/wizard/deploy", {
+      speed: "any",
+      max_price: 3,
+      disk_size: 10,
+      standby: true,
+    });
+    const done = await until(
+      "the race's winner",
+      () =>
+        json<{ status: string; winner_instance_id: string | null }>(
+          "GET",
+          `/api/v1/wizard/deployments/${deployment.id}`,
+        ),
+      (d) => d.status === "completed" || d.status === "failed",
+    );
+    expect(done.status).toBe("completed");
+    const winner = done.winner_instance_id ?? "";
+    const standby = await until(
+      "the winner's standby syncing",
+      () => json<Association>("GET", `/api/v1/standby/associations/${winner}`),
+      (a) => a.status === "syncing",
+    );
+    expect(standby.gpu_instance_id).toBe(winner);
+    const list = await json<{ count: number }>("GET", "/api/v1/standby/associations?status=syncing");
+    expect(list.count).toBe(1);
+    await json("DELETE", `/api/v1/instances/${winner}`);
+    await waitStatus(standby.id, "destroyed", 30_000);
+  });
+
   it("validates what it is asked, and leaves nothing rented", async () => {
     const missing = await call("POST", "/api/v1/standby/associations", { instance_id: "ins_nope" });
     expect(missing.statusCode).toBe(404);

@@ -186,6 +186,12 @@ export class StandbyService {
     if (wanted) await this.provision(userId, { instance_id: instanceId }, "standby:auto");
   }
 
+  /** A race that asked for a standby gives its winner one (once: repeated calls find it). */
+  async provisionForWinner(userId: string, instanceId: string, deploymentId: string): Promise<void> {
+    if (await this.deps.standby.liveForInstance(userId, instanceId)) return;
+    await this.provision(userId, { instance_id: instanceId }, `deployment:${deploymentId}`);
+  }
+
   async get(userId: string, idOrInstance: string): Promise<StandbyAssociationRow> {
     const row = await this.deps.standby.findOwned(userId, idOrInstance);
     if (!row) throw notFound("standby association", idOrInstance);

@@ -37,6 +37,12 @@ export interface DeploymentControllerOptions {
   pollMs: number;
   /** A search that keeps failing (market down, provider errors) fails the deployment after this long. */
   searchTimeoutMs: number;
+  /**
+   * Called while the race holds its winner, on every step until it completes (so a crash in
+   * between repeats it): gives the winner a standby when the deployment asked for one. Must be
+   * idempotent.
+   */
+  onWinner?: (row: DeploymentRow, config: DeployConfig, winnerId: string) => Promise<void>;
 }
 
 type Ctx = ReconcileContext<DeploymentRow, DeploymentStatus>;
@@ -261,6 +267,9 @@ export class DeploymentController implements Controller<DeploymentRow, Deploymen
    * Each loser's destruction makes this row due again (see wakeDependents), so the wait is short.
    */
   private async keepWinner(row: DeploymentRow, ctx: Ctx): Promise<ReconcileResult> {
+    if (row.winner_instance_id && this.options.onWinner) {
+      await this.options.onWinner(row, parseConfig(row), row.winner_instance_id);
+    }
     return this.destroyOthers(row, ctx, {
       keep: row.winner_instance_id,
       outcome: "completed",

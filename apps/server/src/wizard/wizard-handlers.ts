@@ -10,7 +10,8 @@ export function wizardHandlers(ctx: ServerContext): HandlersFor<Names> {
     wizardDeploy: async ({ body }, { principal }) => {
       // Refused up front past the spending cap; each candidate is checked again when rented.
       await ctx.spending.assertMayStart(principal.user.id);
-      return wizard.view(await wizard.deploy(principal.user.id, body));
+      const standby = body.standby ?? (await ctx.standby.config(principal.user.id)).auto_standby === 1;
+      return wizard.view(await wizard.deploy(principal.user.id, { ...body, standby }));
     },
     listDeployments: async (_input, { principal }) => {
       const rows = await ctx.repos.deployments.listOwned(principal.user.id);

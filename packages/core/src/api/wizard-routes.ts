@@ -34,6 +34,10 @@ export const DeployConfig = z.object({
     .max(100)
     .optional()
     .describe("host machine ids never to rent from (a standby recovery leaves out the host it lost)"),
+  standby: z
+    .boolean()
+    .optional()
+    .describe("give the winner a CPU standby kept in sync (default: your standby config's auto_standby)"),
 });
 
 /** A new deployment: the region and the GPU name are checked exactly as the offers search checks them. */
