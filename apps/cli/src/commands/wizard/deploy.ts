@@ -27,6 +27,7 @@ const ALIASES: Record<string, string> = {
   max_batches: "max_batches",
   batch_timeout: "batch_timeout_seconds",
   batch_timeout_seconds: "batch_timeout_seconds",
+  standby: "standby",
 };
 
 /** Keys other commands take that mean something else here: said plainly instead of "unknown key". */
@@ -62,6 +63,7 @@ interface Flags {
   batchTimeout?: string;
   detach?: boolean;
   sshKeyCheck?: boolean;
+  standby?: boolean;
 }
 
 /** `dumont wizard deploy [gpu] [speed=fast] [price=2.0] [region=global] [type=on-demand|spot]`. */
@@ -83,6 +85,8 @@ export function registerWizardDeploy(wizard: Command, cli: CliRuntime): void {
     .option("--batch-size <n>")
     .option("--max-batches <n>")
     .option("--batch-timeout <s>", "seconds before the next batch joins the race")
+    .option("--standby", "give the winner a CPU standby kept in sync (failover; see `dumont standby`)")
+    .option("--no-standby", "no standby, whatever `standby configure auto_standby=` says")
     .option("--detach", "start it and return at once")
     .option("--no-ssh-key-check", "rent even with no SSH key on your account (for scripts that never log in)")
     .action(
@@ -111,9 +115,14 @@ export function registerWizardDeploy(wizard: Command, cli: CliRuntime): void {
           batch_timeout_seconds: flags.batchTimeout,
         });
         if (merged.machine_type === "spot") merged.machine_type = "interruptible";
-        const body: Record<string, string | number> = {};
+        const body: Record<string, string | number | boolean> = {};
+        if (flags.standby !== undefined) body.standby = flags.standby;
         for (const [key, value] of Object.entries(merged)) {
-          if (NUMERIC.has(key)) {
+          if (key === "standby") {
+            if (!["true", "false", "yes", "no", "1", "0"].includes(value.toLowerCase()))
+              throw new CliError(`standby must be true or false, got "${value}"`, undefined, "USAGE");
+            body.standby = ["true", "yes", "1"].includes(value.toLowerCase());
+          } else if (NUMERIC.has(key)) {
             const n = Number(value);
             if (!Number.isFinite(n)) throw new CliError(`${key} must be a number, got "${value}"`, undefined, "USAGE");
             body[key] = n;
