@@ -5,6 +5,8 @@ import { benchApi } from "./api-bench";
 import { benchMarket } from "./market-bench";
 import { benchWizard } from "./wizard-bench";
 import { benchJobs } from "./jobs-bench";
+import { benchFailover } from "./failover-bench";
+import { benchSync } from "./sync-bench";
 
 const BENCHMARKS: Record<string, () => void | Promise<void>> = {
   cli: benchCli,
@@ -12,6 +14,8 @@ const BENCHMARKS: Record<string, () => void | Promise<void>> = {
   market: benchMarket,
   wizard: benchWizard,
   jobs: benchJobs,
+  failover: benchFailover,
+  sync: benchSync,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));
