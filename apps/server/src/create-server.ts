@@ -268,6 +268,7 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     instances: repos.instances,
     store,
     standbyMarkets,
+    spending,
     box,
     wake,
     nudge: (id) => runner.nudge("standby_associations", id),

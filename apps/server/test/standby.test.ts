@@ -326,6 +326,27 @@ describe("CPU standby, sync, failover and recovery", () => {
     await waitStatus(standby.id, "destroyed", 30_000);
   });
 
+  it("a standby counts against the spending cap on the server's accounts", async () => {
+    const bob = await registerAccount(server.app, "bob");
+    const asBob = (method: "GET" | "POST" | "DELETE", url: string, payload?: Record<string, unknown>) =>
+      server.app.inject({ method, url, headers: bearer(bob.token), ...(payload === undefined ? {} : { payload }) });
+    const offers = (await asBob("GET", "/api/v1/instances/offers?max_price=3&limit=1")).json<{
+      offers: { id: string }[];
+    }>();
+    const instance = (
+      await asBob("POST", "/api/v1/instances", { offer_id: offers.offers[0]?.id, disk_size: 10 })
+    ).json<{
+      id: string;
+    }>();
+    // The operator (alice, the first account) lowers bob's cap to what he has spent.
+    await json("PUT", `/api/v1/admin/users/${bob.userId}/spend-cap`, { spend_cap_usd: 0 });
+    const refused = await asBob("POST", "/api/v1/standby/associations", { instance_id: instance.id });
+    expect(refused.statusCode).toBe(402);
+    expect(refused.json<{ error: { code: string } }>().error.code).toBe("SPENDING_CAP_REACHED");
+    expect((await asBob("GET", "/api/v1/standby/associations")).json<{ count: number }>().count).toBe(0);
+    await asBob("DELETE", `/api/v1/instances/${instance.id}`);
+  });
+
   it("validates what it is asked, and leaves nothing rented", async () => {
     const missing = await call("POST", "/api/v1/standby/associations", { instance_id: "ins_nope" });
     expect(missing.statusCode).toBe(404);

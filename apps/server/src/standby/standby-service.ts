@@ -19,6 +19,7 @@ import type {
 import { generateSshKeyPair, isKnownMachineType, standbyHourlyPrice } from "@dumont/providers";
 import type { z } from "zod";
 import type { SecretBox } from "../security/secret-box";
+import type { SpendingService } from "../spending/spending-service";
 import type { StandbyMarkets } from "./standby-markets";
 
 export type StandbyAction = "failover" | "recover" | "failback" | "disable" | "enable";
@@ -50,6 +51,7 @@ export interface StandbyServiceDeps {
   instances: InstancesRepository;
   store: ControlledStore;
   standbyMarkets: StandbyMarkets;
+  spending: SpendingService;
   box: SecretBox;
   wake: () => void;
   nudge: (id: string) => Promise<void>;
@@ -172,10 +174,14 @@ export class StandbyService {
       active_since: now,
       error: null,
     };
-    await this.deps.store.insertCreated("standby_associations", row, {
-      reason: `standby ${machineType} in ${row.zone} for ${instance.id}`,
-      actor,
-    });
+    // A standby bills on a project the server pays for (or the simulated one): it counts against
+    // the user's spending cap like a GPU on the server's marketplace account.
+    await this.deps.spending.admit(userId, kind, row.price_per_hour, () =>
+      this.deps.store.insertCreated("standby_associations", row, {
+        reason: `standby ${machineType} in ${row.zone} for ${instance.id}`,
+        actor,
+      }),
+    );
     this.deps.wake();
     return row;
   }

@@ -13,22 +13,33 @@ export interface BilledMachine {
 }
 
 /**
- * Reads the instances that count against spending caps: every one on a shared account (not the
- * user's own key) that was rented or is still live (a live row not yet rented will be).
+ * Reads the machines that count against spending caps: every instance on a shared account (not
+ * the user's own key) and every CPU standby that was rented or is still live (a live row not yet
+ * rented will be).
  */
 export class SpendingRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  /** One user's machines, or everyone's when ownerId is undefined. */
+  /**
+   * One user's machines, or everyone's when ownerId is undefined: GPU instances on a shared
+   * account, and CPU standbys (always on the server's GCP project or the embedded one).
+   */
   billedMachines(ownerId?: string): Promise<BilledMachine[]> {
-    return this.db
+    const instances = this.db
       .selectFrom("instances")
       .select(["owner_id", "status", "price_per_hour", "create_attempted_at", "updated_at"])
       .where("market", "!=", "user")
       .where((eb) =>
         eb.or([eb("create_attempted_at", "is not", null), eb("status", "not in", ["destroyed", "failed"])]),
       )
-      .$if(ownerId !== undefined, (q) => q.where("owner_id", "=", ownerId ?? ""))
-      .execute();
+      .$if(ownerId !== undefined, (q) => q.where("owner_id", "=", ownerId ?? ""));
+    const standbys = this.db
+      .selectFrom("standby_associations")
+      .select(["owner_id", "status", "price_per_hour", "create_attempted_at", "updated_at"])
+      .where((eb) =>
+        eb.or([eb("create_attempted_at", "is not", null), eb("status", "not in", ["destroyed", "failed"])]),
+      )
+      .$if(ownerId !== undefined, (q) => q.where("owner_id", "=", ownerId ?? ""));
+    return instances.unionAll(standbys).execute();
   }
 }
