@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   STANDBY_SOURCE_IMAGE,
+  STANDBY_STARTUP_SCRIPT,
   buildInsertBody,
   labelFilter,
   standbyStateOf,
@@ -50,7 +51,12 @@ describe("GCP instance translation", () => {
         { network: "global/networks/default", accessConfigs: [{ type: "ONE_TO_ONE_NAT", name: "External NAT" }] },
       ],
       labels: { "dumont-installation": "i-1", "dumont-resource": "sb_1" },
-      metadata: { items: [{ key: "ssh-keys", value: "root:ssh-ed25519 AAAAC3Nza one\nroot:ssh-rsa AAAAB3Nza two" }] },
+      metadata: {
+        items: [
+          { key: "ssh-keys", value: "root:ssh-ed25519 AAAAC3Nza one\nroot:ssh-rsa AAAAB3Nza two" },
+          { key: "startup-script", value: STANDBY_STARTUP_SCRIPT },
+        ],
+      },
       scheduling: { provisioningModel: "SPOT", instanceTerminationAction: "STOP" },
     });
     expect(buildInsertBody({ ...REQUEST, spot: false }).scheduling).toEqual({});

@@ -70,6 +70,26 @@ export function labelFilter(key: string, value: string): string {
 }
 
 /** The instances.insert body for a standby machine (validates the request first). */
+/**
+ * Run by GCE's guest environment at every boot of a standby (the emulation has no guest agent and
+ * ignores it). Debian's images refuse root logins and the guest agent manages other users' keys,
+ * so the script itself installs the `root:` keys from our own `ssh-keys` metadata for root (keys
+ * only: `PermitRootLogin prohibit-password`) and makes sure rsync is there for the GPU to push to.
+ * It is a fixed text: nothing of the user's is interpolated into it.
+ */
+export const STANDBY_STARTUP_SCRIPT = [
+  "#!/bin/sh",
+  "set -eu",
+  "md=http://metadata.google.internal/computeMetadata/v1/instance/attributes/ssh-keys",
+  "mkdir -p /root/.ssh /workspace && chmod 700 /root/.ssh",
+  "curl -fsS -H 'Metadata-Flavor: Google' \"$md\" | sed -n 's/^root://p' > /root/.ssh/authorized_keys.new",
+  "chmod 600 /root/.ssh/authorized_keys.new && mv /root/.ssh/authorized_keys.new /root/.ssh/authorized_keys",
+  "printf 'PermitRootLogin prohibit-password\\n' > /etc/ssh/sshd_config.d/dumont-standby.conf",
+  "systemctl reload ssh || systemctl reload sshd || true",
+  "command -v rsync >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -yq rsync; }",
+  "",
+].join("\n");
+
 export function buildInsertBody(request: StandbyMachineRequest): Record<string, unknown> {
   assertInstanceName(request.name);
   assertZone(request.zone);
@@ -103,7 +123,12 @@ export function buildInsertBody(request: StandbyMachineRequest): Record<string, 
       { network: "global/networks/default", accessConfigs: [{ type: "ONE_TO_ONE_NAT", name: "External NAT" }] },
     ],
     labels: { ...request.labels },
-    metadata: { items: keyLines.length ? [{ key: "ssh-keys", value: keyLines.join("\n") }] : [] },
+    metadata: {
+      items: [
+        ...(keyLines.length ? [{ key: "ssh-keys", value: keyLines.join("\n") }] : []),
+        { key: "startup-script", value: STANDBY_STARTUP_SCRIPT },
+      ],
+    },
     // STOP, not DELETE, on preemption: the disk (the standby's copy of the workspace) survives.
     scheduling: request.spot ? { provisioningModel: "SPOT", instanceTerminationAction: "STOP" } : {},
   };
