@@ -4,6 +4,10 @@ import { z } from "zod";
 
 const PositiveInt = z.coerce.number().int().positive();
 
+/** Where a standby crash drill kills the server (see StandbyController). */
+export const STANDBY_DRILL_POINTS = ["after_switch", "after_race_started", "mid_restore"] as const;
+export type StandbyDrillPoint = (typeof STANDBY_DRILL_POINTS)[number];
+
 /** Environment variables the server reads, parsed once at start-up. */
 const EnvSchema = z.object({
   DUMONT_HOME: z.string().min(1).optional(),
@@ -26,6 +30,7 @@ const EnvSchema = z.object({
   DUMONT_REPLICA_ID: z.string().max(64).optional(),
   DUMONT_DRILL_KILL_AFTER_CANARY_STEP: PositiveInt.optional(),
   DUMONT_DRILL_KILL_AFTER_MACHINE_CREATE: z.enum(["0", "1"]).default("0"),
+  DUMONT_DRILL_KILL_IN_STANDBY: z.enum(STANDBY_DRILL_POINTS).optional(),
   VAST_API_KEY: z.string().optional(),
   DUMONT_MARKET: z.enum(["auto", "embedded", "vast", "off"]).default("auto"),
   DUMONT_MARKET_PROFILE: z.enum(["healthy", "flaky", "hostile"]).default("healthy"),
@@ -83,6 +88,8 @@ export interface ServerConfig {
   drillKillAfterCanaryStep: number | undefined;
   /** Crash drill: see InstanceController. Never set in production. */
   drillKillAfterMachineCreate: boolean;
+  /** Crash drill: see StandbyController. Never set in production. */
+  drillKillInStandby: StandbyDrillPoint | undefined;
   vastApiKey: string | undefined;
   vastUrl: string;
   /** auto = Vast.ai when VAST_API_KEY is set, else the embedded simulated marketplace. */
@@ -143,6 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     replicaId: e.DUMONT_REPLICA_ID,
     drillKillAfterCanaryStep: e.DUMONT_DRILL_KILL_AFTER_CANARY_STEP,
     drillKillAfterMachineCreate: e.DUMONT_DRILL_KILL_AFTER_MACHINE_CREATE === "1",
+    drillKillInStandby: e.DUMONT_DRILL_KILL_IN_STANDBY,
     vastApiKey: e.VAST_API_KEY || undefined,
     vastUrl: e.DUMONT_VAST_URL,
     jobLimits: {

@@ -262,6 +262,7 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     installationId,
     health: config.standbyHealth,
     pollMs: Math.min(config.instancePollMs, 2000),
+    drillKillAt: config.drillKillInStandby,
   });
   const standby = new StandbyService({
     standby: repos.standby,

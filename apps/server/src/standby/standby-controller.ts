@@ -11,6 +11,7 @@ import type {
   InstanceRow,
   InstancesRepository,
   StandbyAssociationRow,
+  StandbyFailoverRow,
   StandbyRepository,
 } from "@dumont/db";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -20,6 +21,7 @@ import type { MarketKind, MarketRegistry } from "../market/market-registry";
 import type { SshKeyService } from "../account/ssh-key-service";
 import type { InstanceService } from "../instances/instance-service";
 import type { WizardService } from "../wizard/wizard-service";
+import type { StandbyDrillPoint } from "../config";
 import type { SecretBox } from "../security/secret-box";
 import { newId } from "../security/tokens";
 import {
@@ -58,6 +60,13 @@ export interface StandbyControllerOptions {
   health: StandbyHealthSettings;
   /** How often to look at a machine that is changing state (a booting standby, a recovery race). */
   pollMs: number;
+  /**
+   * Drill: SIGKILL this process at that point (DUMONT_DRILL_KILL_IN_STANDBY): `after_switch` right
+   * after the failover_active transition, before the lost GPU is deleted; `after_race_started`
+   * right after the recovery's race was asked for; `mid_restore` after the workspace was copied
+   * back, before it is verified and the GPU made active. Never set in production.
+   */
+  drillKillAt?: StandbyDrillPoint;
 }
 
 type Ctx = ReconcileContext<StandbyAssociationRow, StandbyStatus>;
@@ -580,6 +589,7 @@ export class StandbyController implements Controller<StandbyAssociationRow, Stan
       error: null,
     });
     if (!moved) return { requeueInMs: 0 };
+    this.drill("after_switch");
     const kind = plan.gpuAfter === "pause" ? "planned" : "automatic";
     await this.options.standby.updateFailover(plan.failoverId, {
       phases: JSON.stringify(plan.phases),
@@ -640,6 +650,7 @@ export class StandbyController implements Controller<StandbyAssociationRow, Stan
 
   private async serveFromStandby(row: StandbyAssociationRow, ctx: Ctx): Promise<ReconcileResult> {
     const failover = row.failover_id ? await this.options.standby.failover(row.failover_id) : undefined;
+    if (failover && failover.completed_at === null) await this.finishSwitch(row, failover);
     const action = row.requested_action;
     const automatic = failover?.kind === "automatic" && failover.completed_at === null;
     if (action === "recover" || action === "failback") {
@@ -664,6 +675,31 @@ export class StandbyController implements Controller<StandbyAssociationRow, Stan
       await ctx.patch({ last_health_error: `the standby: ${describe(error)}` });
     }
     return { requeueInMs: this.options.health.intervalMs };
+  }
+
+  /**
+   * What a switch does after its transition, done again for a server that died in between: its
+   * phases recorded (a planned one completed), and the GPU it left retired. Without this a lost
+   * GPU would stay rented (and billing) beside the standby, its row still `running`. The delete
+   * is idempotent, so an automatic failover's GPU is looked at on every pass until it is gone.
+   */
+  private async finishSwitch(row: StandbyAssociationRow, failover: StandbyFailoverRow): Promise<void> {
+    if (failover.kind !== "automatic" && failover.kind !== "planned") return;
+    const planned = failover.kind === "planned";
+    const phases = readPhases(failover);
+    if (phases.switch === undefined) {
+      const switchedAt = row.active_since;
+      phases.switch = switchedAt - (phases[mark("decided")] ?? switchedAt);
+      phases[mark("switched")] = switchedAt;
+      await this.options.standby.updateFailover(failover.id, {
+        phases: JSON.stringify(phases),
+        ...(planned ? { completed_at: switchedAt, success: 1, data_age_ms: 0 } : {}),
+      });
+    } else if (planned) {
+      return;
+    }
+    const gpu = await this.options.instanceRows.findById(failover.from_instance_id ?? row.gpu_instance_id);
+    if (gpu) await this.retireGpu(gpu, planned ? "pause" : "delete");
   }
 
   /**
@@ -741,6 +777,7 @@ export class StandbyController implements Controller<StandbyAssociationRow, Stan
         const restoredAt = ctx.now();
         const restored = await restoreFromStandby(link, { excludes, timeoutMs: SYNC_TIMEOUT_MS, signal: ctx.signal });
         await this.recordSync(row, "cpu_to_gpu", restored, ctx);
+        this.drill("mid_restore");
         restoreMs += ctx.now() - restoredAt;
         const verifiedAt = ctx.now();
         ({ identical, differences } = await verifyRestore(link, {
@@ -825,6 +862,7 @@ export class StandbyController implements Controller<StandbyAssociationRow, Stan
       } catch (error) {
         return { failed: `starting the GPU race failed: ${describe(error)}` };
       }
+      this.drill("after_race_started");
       return { wait: this.options.pollMs };
     }
     const deployment = await this.options.deployments.findOwned(row.owner_id, deploymentId);
@@ -940,6 +978,11 @@ export class StandbyController implements Controller<StandbyAssociationRow, Stan
   }
 
   // ── helpers ───────────────────────────────────────────────────────────────────────────────
+
+  /** The crash drill: this process dies here, with no chance to record anything more. */
+  private drill(point: StandbyDrillPoint): void {
+    if (this.options.drillKillAt === point) process.kill(process.pid, "SIGKILL");
+  }
 
   private standbyProvider(row: StandbyAssociationRow): StandbyProvider {
     return this.options.standbyMarkets.providerFor(row.standby_market as StandbyMarketKind);
