@@ -11,6 +11,7 @@ import { registerApiKeyList } from "./commands/auth/api-key-list";
 import { registerApiKeyRevoke } from "./commands/auth/api-key-revoke";
 import { registerSettingsShow } from "./commands/settings/show";
 import { registerSettingsSetVastKey } from "./commands/settings/set-vast-key";
+import { registerSettingsSetGcpCredentials } from "./commands/settings/set-gcp-credentials";
 import { registerBalance } from "./commands/balance";
 import { registerInstanceOffers } from "./commands/instance/offers";
 import { registerInstanceCreate } from "./commands/instance/create";
@@ -90,6 +91,7 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
   const settings = program.command("settings").description("your settings on the server");
   registerSettingsShow(settings, cli);
   registerSettingsSetVastKey(settings, cli);
+  registerSettingsSetGcpCredentials(settings, cli);
 
   registerBalance(program, cli);
 

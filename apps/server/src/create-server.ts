@@ -134,6 +134,7 @@ export async function createServer(options: CreateServerOptions): Promise<Server
     embedded: embeddedMarket,
   });
   const standbyMarkets = new StandbyMarkets({
+    settings,
     embedded: embeddedMarket?.gcp,
     serverCredentials: config.gcpCredentials,
     serverComputeUrl: config.gcpComputeUrl,

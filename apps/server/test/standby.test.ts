@@ -347,6 +347,42 @@ describe("CPU standby, sync, failover and recovery", () => {
     await asBob("DELETE", `/api/v1/instances/${instance.id}`);
   });
 
+  it("a user's own GCP service account (sealed in settings) hosts their standbys", async () => {
+    const carol = await registerAccount(server.app, "carol");
+    const asCarol = (method: "GET" | "POST" | "PUT" | "DELETE", url: string, payload?: Record<string, unknown>) =>
+      server.app.inject({ method, url, headers: bearer(carol.token), ...(payload === undefined ? {} : { payload }) });
+    const broken = await asCarol("PUT", "/api/v1/settings", {
+      gcp_credentials: '{"type":"service_account","private_key":"-----BEGIN PRIVATE KEY-----secret"}',
+    });
+    expect(broken.statusCode).toBe(400);
+    expect(broken.body).not.toContain("secret");
+    // The emulated project's own service account stands in for "her" project.
+    const stored = await asCarol("PUT", "/api/v1/settings", { gcp_credentials: market().gcp?.serviceAccountJson });
+    expect(stored.statusCode).toBe(200);
+    const settings = stored.json<{ gcp_credentials: { configured: boolean; hint: string | null } }>();
+    expect(settings.gcp_credentials.configured).toBe(true);
+    expect(settings.gcp_credentials.hint).toMatch(/@.*\(dumont-sim\)/);
+    expect(stored.body).not.toContain("PRIVATE KEY");
+    const offers = (await asCarol("GET", "/api/v1/instances/offers?max_price=3&limit=1")).json<{
+      offers: { id: string }[];
+    }>();
+    const instance = (
+      await asCarol("POST", "/api/v1/instances", { offer_id: offers.offers[0]?.id, disk_size: 10 })
+    ).json<{ id: string }>();
+    const standby = (await asCarol("POST", "/api/v1/standby/associations", { instance_id: instance.id })).json<
+      Association & { provider: string }
+    >();
+    expect(standby.simulated).toBe(true);
+    const row = await server.server.context.repos.standby.findOwned(carol.userId, standby.id);
+    expect(row?.standby_market).toBe("user");
+    await asCarol("DELETE", `/api/v1/instances/${instance.id}`);
+    await until(
+      "carol's standby destroyed",
+      async () => (await asCarol("GET", `/api/v1/standby/associations/${standby.id}`)).json<Association>(),
+      (a) => a.status === "destroyed" || a.status === "failed",
+    );
+  });
+
   it("validates what it is asked, and leaves nothing rented", async () => {
     const missing = await call("POST", "/api/v1/standby/associations", { instance_id: "ins_nope" });
     expect(missing.statusCode).toBe(404);

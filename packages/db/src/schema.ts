@@ -50,6 +50,10 @@ export interface UserSettingsTable {
   /** AES-256-GCM envelope of the user's Vast.ai key, or null. */
   vast_api_key_sealed: string | null;
   vast_api_key_hint: string | null;
+  /** AES-256-GCM envelope of the user's GCP service-account JSON (CPU standbys), or null. */
+  gcp_credentials_sealed: string | null;
+  /** `client_email (project)`, to recognise it; never the key. */
+  gcp_credentials_hint: string | null;
   preferences: string;
   updated_at: number;
 }

@@ -98,12 +98,18 @@ describe.each(dialects)("storage on %s", (name) => {
       user_id: "u1",
       vast_api_key_sealed: "s1",
       vast_api_key_hint: "1234",
+      gcp_credentials_sealed: "g1",
+      gcp_credentials_hint: "sa@p.iam.gserviceaccount.com (p)",
       preferences: "{}",
       updated_at: 1,
     };
     await settings.save(row);
     await settings.save({ ...row, vast_api_key_sealed: null, vast_api_key_hint: null, preferences: '{"a":1}' });
-    expect(await settings.find("u1")).toMatchObject({ vast_api_key_sealed: null, preferences: '{"a":1}' });
+    expect(await settings.find("u1")).toMatchObject({
+      vast_api_key_sealed: null,
+      gcp_credentials_sealed: "g1",
+      preferences: '{"a":1}',
+    });
     expect(await settings.find("u2")).toBeUndefined();
   });
 

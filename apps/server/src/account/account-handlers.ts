@@ -7,7 +7,11 @@ export function accountHandlers(ctx: ServerContext): HandlersFor<"getSettings" |
     getSettings: async (_input, { principal }) => settingsView(await ctx.settings.get(principal.user.id)),
     updateSettings: async ({ body }, { principal }) =>
       settingsView(
-        await ctx.settings.update(principal.user.id, { vastApiKey: body.vast_api_key, preferences: body.settings }),
+        await ctx.settings.update(principal.user.id, {
+          vastApiKey: body.vast_api_key,
+          gcpCredentials: body.gcp_credentials,
+          preferences: body.settings,
+        }),
       ),
     getBalance: async (_input, { principal }) => ctx.balance.forUser(principal.user),
   };
@@ -16,6 +20,7 @@ export function accountHandlers(ctx: ServerContext): HandlersFor<"getSettings" |
 function settingsView(view: SettingsView) {
   return {
     vast_api_key: { configured: view.vastKeyConfigured, hint: view.vastKeyHint },
+    gcp_credentials: { configured: view.gcpCredentialsConfigured, hint: view.gcpCredentialsHint },
     settings: view.preferences,
   };
 }

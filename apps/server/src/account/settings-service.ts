@@ -1,10 +1,13 @@
 import { DumontError } from "@dumont/core";
+import { parseGcpServiceAccount } from "@dumont/providers";
 import type { SettingsRepository, SettingsRow } from "@dumont/db";
 import type { SecretBox } from "../security/secret-box";
 
 export interface SettingsView {
   vastKeyConfigured: boolean;
   vastKeyHint: string | null;
+  gcpCredentialsConfigured: boolean;
+  gcpCredentialsHint: string | null;
   preferences: Record<string, unknown>;
 }
 
@@ -22,13 +25,19 @@ export class SettingsService {
 
   async update(
     userId: string,
-    change: { vastApiKey?: string | null | undefined; preferences?: Record<string, unknown> | undefined },
+    change: {
+      vastApiKey?: string | null | undefined;
+      gcpCredentials?: string | null | undefined;
+      preferences?: Record<string, unknown> | undefined;
+    },
   ): Promise<SettingsView> {
     const current = await this.repo.find(userId);
     const row: SettingsRow = {
       user_id: userId,
       vast_api_key_sealed: current?.vast_api_key_sealed ?? null,
       vast_api_key_hint: current?.vast_api_key_hint ?? null,
+      gcp_credentials_sealed: current?.gcp_credentials_sealed ?? null,
+      gcp_credentials_hint: current?.gcp_credentials_hint ?? null,
       preferences: current?.preferences ?? "{}",
       updated_at: this.now(),
     };
@@ -39,12 +48,28 @@ export class SettingsService {
       row.vast_api_key_sealed = this.box.seal(change.vastApiKey);
       row.vast_api_key_hint = change.vastApiKey.slice(-4);
     }
+    if (change.gcpCredentials === null) {
+      row.gcp_credentials_sealed = null;
+      row.gcp_credentials_hint = null;
+    } else if (change.gcpCredentials !== undefined) {
+      // Parsed before it is kept: a broken or partial service account is refused now, not at the
+      // first standby. The error names the field, never the key.
+      const account = parseGcpServiceAccount(change.gcpCredentials);
+      row.gcp_credentials_sealed = this.box.seal(change.gcpCredentials);
+      row.gcp_credentials_hint = `${account.client_email} (${account.project_id})`;
+    }
     if (change.preferences !== undefined) {
       assertShallow(change.preferences);
       row.preferences = JSON.stringify(change.preferences);
     }
     await this.repo.save(row);
     return toView(row);
+  }
+
+  /** The user's own GCP service-account JSON in clear, for the standby provider only. */
+  async gcpCredentials(userId: string): Promise<string | undefined> {
+    const row = await this.repo.find(userId);
+    return row?.gcp_credentials_sealed ? this.box.open(row.gcp_credentials_sealed) : undefined;
   }
 
   /** The user's own Vast.ai key in clear, for provider calls only. */
@@ -77,6 +102,8 @@ function toView(row: SettingsRow | undefined): SettingsView {
   return {
     vastKeyConfigured: Boolean(row?.vast_api_key_sealed),
     vastKeyHint: row?.vast_api_key_hint ? `…${row.vast_api_key_hint}` : null,
+    gcpCredentialsConfigured: Boolean(row?.gcp_credentials_sealed),
+    gcpCredentialsHint: row?.gcp_credentials_hint ?? null,
     preferences: row ? (JSON.parse(row.preferences) as Record<string, unknown>) : {},
   };
 }

@@ -124,7 +124,7 @@ export class StandbyController implements Controller<StandbyAssociationRow, Stan
   // ── provisioning ──────────────────────────────────────────────────────────────────────────
 
   private async provision(row: StandbyAssociationRow, ctx: Ctx): Promise<ReconcileResult> {
-    const provider = this.standbyProvider(row);
+    const provider = await this.standbyProvider(row);
     if (ctx.now() - row.created_at > PROVISION_TIMEOUT_MS) {
       return this.giveUp(ctx, `the standby machine was not ready after ${PROVISION_TIMEOUT_MS / 60_000} minutes`);
     }
@@ -950,7 +950,7 @@ export class StandbyController implements Controller<StandbyAssociationRow, Stan
       await this.options.wizard.cancel(row.owner_id, row.recovery_deployment_id).catch(() => undefined);
     }
     if (!(await ctx.holdLease())) return { requeueInMs: 0 };
-    await this.standbyProvider(row).destroyMachine(row.zone, row.vm_name);
+    await (await this.standbyProvider(row)).destroyMachine(row.zone, row.vm_name);
     await this.closeOpenFailover(row, ctx.now());
     const failed = row.error !== null && row.vm_ready_at === null;
     await ctx.transition(failed ? "failed" : "destroyed", "the standby machine is gone (confirmed by the provider)", {
@@ -984,8 +984,8 @@ export class StandbyController implements Controller<StandbyAssociationRow, Stan
     if (this.options.drillKillAt === point) process.kill(process.pid, "SIGKILL");
   }
 
-  private standbyProvider(row: StandbyAssociationRow): StandbyProvider {
-    return this.options.standbyMarkets.providerFor(row.standby_market as StandbyMarketKind);
+  private standbyProvider(row: StandbyAssociationRow): Promise<StandbyProvider> {
+    return this.options.standbyMarkets.providerFor(row.standby_market as StandbyMarketKind, row.owner_id);
   }
 
   private async link(row: StandbyAssociationRow, gpu: InstanceRow): Promise<StandbyLink | undefined> {
@@ -998,7 +998,7 @@ export class StandbyController implements Controller<StandbyAssociationRow, Stan
 
   /** Where the standby answers now (its address can change after a stop and start). */
   private async currentStandbyEndpoint(row: StandbyAssociationRow): Promise<SshEndpoint | undefined> {
-    const machine = await this.standbyProvider(row).getMachine(row.zone, row.vm_name);
+    const machine = await (await this.standbyProvider(row)).getMachine(row.zone, row.vm_name);
     return machine?.ssh ?? undefined;
   }
 
@@ -1007,7 +1007,7 @@ export class StandbyController implements Controller<StandbyAssociationRow, Stan
    * its host key is the same machine's, so the pin holds.
    */
   private async ensureStandbyRunning(row: StandbyAssociationRow, ctx: Ctx): Promise<void> {
-    const provider = this.standbyProvider(row);
+    const provider = await this.standbyProvider(row);
     let machine = await provider.getMachine(row.zone, row.vm_name);
     if (!machine) throw new Error("the standby machine no longer exists at the provider");
     if (machine.state === "stopped" && provider.capabilities.supportsStop) {

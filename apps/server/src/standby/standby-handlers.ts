@@ -4,6 +4,7 @@ import { gcpPriceTable, standbyHourlyPrice } from "@dumont/providers";
 import type { HandlersFor } from "../http/handler-types";
 import { iso, isoOrNull, type ServerContext } from "../server-context";
 import { excludesOf } from "./standby-link";
+import type { StandbyMarketKind } from "./standby-markets";
 import { failoverSummary, failoverView } from "./failover-report";
 
 type Names =
@@ -21,22 +22,24 @@ type Names =
   | "getInstanceEndpoint";
 
 export function standbyHandlers(ctx: ServerContext): HandlersFor<Names> {
-  const simulated = (row: StandbyAssociationRow) =>
-    ctx.standbyMarkets.providerFor(row.standby_market as "embedded" | "server").capabilities.simulated;
+  const simulated = async (row: StandbyAssociationRow) =>
+    (await ctx.standbyMarkets.providerFor(row.standby_market as StandbyMarketKind, row.owner_id)).capabilities
+      .simulated;
   const view = async (row: StandbyAssociationRow) => {
     const gpu = await ctx.repos.instances.findById(row.gpu_instance_id);
-    return associationView(row, { gpu, simulated: simulated(row), now: ctx.now() });
+    return associationView(row, { gpu, simulated: await simulated(row), now: ctx.now() });
   };
-  const configView = (row: StandbyConfigRow) => {
-    let provider = "none";
-    let isSimulated = false;
+  /** The provider a new standby of this user would get (none configured: the config still reads back). */
+  const projectOf = async (userId: string) => {
     try {
-      const p = ctx.standbyMarkets.providerFor(ctx.standbyMarkets.kindFor());
-      provider = p.name;
-      isSimulated = p.capabilities.simulated;
+      const p = await ctx.standbyMarkets.providerFor(await ctx.standbyMarkets.kindFor(userId), userId);
+      return { provider: p.name, simulated: p.capabilities.simulated };
     } catch {
-      // No standby provider configured: the config still reads back.
+      return { provider: "none", simulated: false };
     }
+  };
+  const configView = async (row: StandbyConfigRow) => {
+    const { provider, simulated: isSimulated } = await projectOf(row.user_id);
     return {
       zone: row.zone,
       machine_type: row.machine_type,
@@ -64,7 +67,7 @@ export function standbyHandlers(ctx: ServerContext): HandlersFor<Names> {
       const userId = principal.user.id;
       const live = await ctx.repos.standby.listLive(userId);
       return {
-        config: configView(await ctx.standby.config(userId)),
+        config: await configView(await ctx.standby.config(userId)),
         active_associations: live.length,
         failovers_in_progress: live.filter((r) => r.status === "recovering" || r.status === "failover_active").length,
         associations: await Promise.all(live.map(view)),
@@ -96,16 +99,10 @@ export function standbyHandlers(ctx: ServerContext): HandlersFor<Names> {
         })),
       };
     },
-    // eslint-disable-next-line @typescript-eslint/require-await -- every handler returns a promise
-    getStandbyPricing: async ({ query }) => {
+    getStandbyPricing: async ({ query }, { principal }) => {
       const price = standbyHourlyPrice({ machineType: query.machine_type, diskGb: query.disk_gb, spot: query.spot });
       const table = gcpPriceTable();
-      let isSimulated = true;
-      try {
-        isSimulated = ctx.standbyMarkets.providerFor(ctx.standbyMarkets.kindFor()).capabilities.simulated;
-      } catch {
-        // No provider: prices are still the data file's.
-      }
+      const isSimulated = (await projectOf(principal.user.id)).simulated;
       return {
         machine_type: query.machine_type,
         disk_gb: query.disk_gb,
@@ -163,7 +160,7 @@ export function standbyHandlers(ctx: ServerContext): HandlersFor<Names> {
           ssh_port: association.vm_ssh_port,
           ssh_user: "root",
           since: iso(association.active_since),
-          simulated: simulated(association),
+          simulated: await simulated(association),
         };
       }
       return {
@@ -175,7 +172,7 @@ export function standbyHandlers(ctx: ServerContext): HandlersFor<Names> {
         ssh_port: instance?.status === "running" ? instance.ssh_port : null,
         ssh_user: "root",
         since: iso(association?.active_since ?? instance?.ready_at ?? instance?.created_at ?? ctx.now()),
-        simulated: instanceSimulated || (association ? simulated(association) : false),
+        simulated: instanceSimulated || (association ? await simulated(association) : false),
       };
     },
   };

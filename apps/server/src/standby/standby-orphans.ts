@@ -28,7 +28,7 @@ export class StandbyOrphans {
   /** One pass over every standby project; returns the machine names destroyed. */
   async sweep(): Promise<string[]> {
     const destroyed: string[] = [];
-    for (const { provider } of this.options.standbyMarkets.accounts()) {
+    for (const { provider } of await this.options.standbyMarkets.accounts()) {
       const machines = await provider.listMachines({ key: "dumont-installation", value: this.options.installationId });
       const statuses = await this.options.standby.statusOf(
         machines.map((m) => m.labels["dumont-resource"] ?? "").filter((id) => id !== ""),

@@ -118,8 +118,8 @@ export class StandbyService {
     const spot = body.spot ?? config.spot === 1;
     // The standby holds the whole workspace: never smaller than the GPU's disk.
     const diskGb = Math.max(body.disk_gb ?? config.disk_gb, instance.disk_gb);
-    const kind = this.deps.standbyMarkets.kindFor();
-    const provider = this.deps.standbyMarkets.providerFor(kind);
+    const kind = await this.deps.standbyMarkets.kindFor(userId);
+    const provider = await this.deps.standbyMarkets.providerFor(kind, userId);
     const id = `sb-${randomBytes(8).toString("hex")}`;
     const key = generateSshKeyPair(`dumont-standby-${id}`);
     const now = this.deps.now();

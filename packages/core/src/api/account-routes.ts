@@ -9,6 +9,10 @@ export const Settings = z
       configured: z.boolean(),
       hint: z.string().nullable().describe("Last 4 characters, to recognise the key; never the key"),
     }),
+    gcp_credentials: z.object({
+      configured: z.boolean(),
+      hint: z.string().nullable().describe("The service account's email and project; never the key"),
+    }),
     settings: Preferences,
   })
   .meta({ id: "Settings" });
@@ -49,13 +53,15 @@ export const accountRoutes = {
   updateSettings: defineRoute({
     method: "PUT",
     path: "/api/v1/settings",
-    summary: "Update settings; vast_api_key null removes the stored key",
+    summary:
+      "Update settings; vast_api_key null removes the stored key; gcp_credentials (a service-account JSON) puts your CPU standbys in your own GCP project, null removes it",
     tag: "account",
     auth: true,
     successStatus: 200,
     body: z
       .object({
         vast_api_key: z.string().trim().min(8).max(512).nullable().optional(),
+        gcp_credentials: z.string().min(2).max(65_536).nullable().optional(),
         settings: Preferences.optional(),
       })
       .strict(),

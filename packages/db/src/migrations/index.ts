@@ -12,6 +12,7 @@ import * as jobProvisioning from "./0009-job-provisioning";
 import * as attemptOutcome from "./0011-attempt-outcome";
 import * as bootProbe from "./0013-boot-probe";
 import * as standby from "./0014-standby";
+import * as userGcpCredentials from "./0015-user-gcp-credentials";
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void>;
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   "0011-attempt-outcome": attemptOutcome,
   "0013-boot-probe": bootProbe,
   "0014-standby": standby,
+  "0015-user-gcp-credentials": userGcpCredentials,
 };
 
 export function migrationsFor(dialect: SqlDialect): Record<string, Migration> {

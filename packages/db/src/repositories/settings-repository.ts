@@ -18,6 +18,8 @@ export class SettingsRepository {
         oc.column("user_id").doUpdateSet({
           vast_api_key_sealed: row.vast_api_key_sealed,
           vast_api_key_hint: row.vast_api_key_hint,
+          gcp_credentials_sealed: row.gcp_credentials_sealed,
+          gcp_credentials_hint: row.gcp_credentials_hint,
           preferences: row.preferences,
           updated_at: row.updated_at,
         }),
