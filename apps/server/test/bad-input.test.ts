@@ -327,7 +327,11 @@ describe.each(dialects)("bad input, generated from the OpenAPI document (%s)", (
       expect(ok.body).toContain('"leaf"');
       expectError(await sendJson("PUT", "/api/v1/settings", { settings: nest(33) }), 400, "VALIDATION_FAILED");
       const stored = await sendAs(user, { method: "GET", url: "/api/v1/settings" });
-      expect(stored.json()).toEqual({ vast_api_key: { configured: false, hint: null }, settings: nest(32) });
+      expect(stored.json()).toEqual({
+        vast_api_key: { configured: false, hint: null },
+        gcp_credentials: { configured: false, hint: null },
+        settings: nest(32),
+      });
     });
 
     it("a huge array is stored whole in free-form settings", async () => {

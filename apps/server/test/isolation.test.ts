@@ -435,7 +435,7 @@ describe.each(dialects)("tenant isolation, generated from the OpenAPI document (
     for (const [id, before] of aliceViewsBefore) expect(after.get(id), id).toBe(before);
   });
 
-  it("settings are per user: Bob sees neither Alice's Vast key nor her preferences", async () => {
+  it("settings are per user: Bob sees neither Alice's Vast key, her GCP credentials nor her preferences", async () => {
     // Accounts of their own: a stored Vast key would send Alice's market calls to Vast.
     const carol = callerFor(await registerAccount(inproc.app, "carol"));
     const dave = callerFor(await registerAccount(inproc.app, "dave"));
@@ -446,13 +446,18 @@ describe.each(dialects)("tenant isolation, generated from the OpenAPI document (
     });
     expect(put.statusCode).toBe(200);
     const daveSettings = await dave.call("GET", "/api/v1/settings");
-    expect(daveSettings.json()).toEqual({ vast_api_key: { configured: false, hint: null }, settings: {} });
+    expect(daveSettings.json()).toEqual({
+      vast_api_key: { configured: false, hint: null },
+      gcp_credentials: { configured: false, hint: null },
+      settings: {},
+    });
     expect(daveSettings.body).not.toContain(vastKey.slice(-4));
     const daveMe = await dave.call("GET", "/api/v1/auth/me");
     expect(daveMe.body).not.toContain("carol-dark");
     expect((await dave.call("PUT", "/api/v1/settings", { settings: { theme: "dave-light" } })).statusCode).toBe(200);
     expect((await carol.call("GET", "/api/v1/settings")).json()).toEqual({
       vast_api_key: { configured: true, hint: `…${vastKey.slice(-4)}` },
+      gcp_credentials: { configured: false, hint: null },
       settings: { theme: "carol-dark" },
     });
   });

@@ -88,7 +88,11 @@ describe.each(dialects)("secrets never reach the logs or the database in clear (
     });
     expect(put.statusCode).toBe(200);
     expect(put.body).not.toContain(VAST_KEY);
-    expect(put.json()).toEqual({ vast_api_key: { configured: true, hint: "…7890" }, settings: {} });
+    expect(put.json()).toEqual({
+      vast_api_key: { configured: true, hint: "…7890" },
+      gcp_credentials: { configured: false, hint: null },
+      settings: {},
+    });
 
     const settingsWithKey = await app.inject({ method: "GET", url: "/api/v1/settings", headers: bearer(apiKey) });
     expect(settingsWithKey.statusCode).toBe(200);
@@ -127,7 +131,11 @@ describe.each(dialects)("secrets never reach the logs or the database in clear (
     expect(response.statusCode).toBe(200);
     expect(response.body).not.toContain(VAST_KEY);
     expect(response.body).not.toContain("vastsecret");
-    expect(response.json()).toEqual({ vast_api_key: { configured: true, hint: "…7890" }, settings: {} });
+    expect(response.json()).toEqual({
+      vast_api_key: { configured: true, hint: "…7890" },
+      gcp_credentials: { configured: false, hint: null },
+      settings: {},
+    });
   });
 
   it("the logs were captured (so the checks below are meaningful)", () => {

@@ -34,6 +34,8 @@ export const LOG_REDACTIONS = [
   "*.token",
   "*.key",
   "*.vast_api_key",
+  "*.gcp_credentials",
+  "*.private_key",
   "*.hf_token",
 ];
 

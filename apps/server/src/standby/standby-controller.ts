@@ -796,7 +796,16 @@ export class StandbyController implements Controller<StandbyAssociationRow, Stan
       await this.probe(row.owner_id, link.gpu);
       phases.switch_back = ctx.now() - switchedAt;
       const now = ctx.now();
-      const moved = await ctx.transition(
+      // The record first: a server that dies between the two redoes the restore and writes it
+      // again, where the other order would leave it open forever (the row forgets its id).
+      if (!(await ctx.holdLease())) return { requeueInMs: 0 };
+      await this.options.standby.updateFailover(failover.id, {
+        phases: JSON.stringify(phases),
+        completed_at: now,
+        success: 1,
+        to_instance_id: gpu.id,
+      });
+      await ctx.transition(
         "syncing",
         `workspace restored on ${gpu.id} and verified; the GPU is active again`,
         {
@@ -814,14 +823,6 @@ export class StandbyController implements Controller<StandbyAssociationRow, Stan
           error: null,
         },
       );
-      if (moved) {
-        await this.options.standby.updateFailover(failover.id, {
-          phases: JSON.stringify(phases),
-          completed_at: now,
-          success: 1,
-          to_instance_id: gpu.id,
-        });
-      }
       return { requeueInMs: 0 };
     } catch (error) {
       await this.options.standby.updateFailover(failover.id, { phases: JSON.stringify(phases) });
