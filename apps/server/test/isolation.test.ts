@@ -67,6 +67,17 @@ function created(response: InjectedResponse, what: string): Record<string, unkno
   return response.json<Record<string, unknown>>();
 }
 
+/** Alice rents the market's first offer (controllers are off: a row, nothing boots). */
+async function rentInstance(alice: Caller, marker: string): Promise<Record<string, unknown>> {
+  const offers = created(await alice.call("GET", "/api/v1/instances/offers?limit=1"), "offer search");
+  const offer = (offers.offers as Array<{ id: string }>)[0];
+  if (!offer) throw new Error("the embedded market offers nothing");
+  return created(
+    await alice.call("POST", "/api/v1/instances", { offer_id: offer.id, label: marker, disk_size: 10 }),
+    "instance",
+  );
+}
+
 /** Host ids are sent by Bob himself (and may be echoed back), so they carry no marker. */
 const hostName = () => `host-${Math.random().toString(36).slice(2, 10)}`;
 
@@ -95,13 +106,7 @@ const FIXTURES: Record<string, Fixture> = {
   },
   "/api/v1/instances/{id}": {
     async create(alice, { marker }) {
-      const offers = created(await alice.call("GET", "/api/v1/instances/offers?limit=1"), "offer search");
-      const offer = (offers.offers as Array<{ id: string }>)[0];
-      if (!offer) throw new Error("the embedded market offers nothing");
-      const instance = created(
-        await alice.call("POST", "/api/v1/instances", { offer_id: offer.id, label: marker, disk_size: 10 }),
-        "instance",
-      );
+      const instance = await rentInstance(alice, marker);
       return { params: { id: String(instance.id) }, secrets: [String(instance.id), marker] };
     },
     async cleanup(alice, { params }) {
@@ -110,13 +115,7 @@ const FIXTURES: Record<string, Fixture> = {
   },
   "/api/v1/standby/associations/{id}": {
     async create(alice, { marker }) {
-      const offers = created(await alice.call("GET", "/api/v1/instances/offers?limit=1"), "offer search");
-      const offer = (offers.offers as Array<{ id: string }>)[0];
-      if (!offer) throw new Error("the embedded market offers nothing");
-      const instance = created(
-        await alice.call("POST", "/api/v1/instances", { offer_id: offer.id, label: marker, disk_size: 10 }),
-        "instance",
-      );
+      const instance = await rentInstance(alice, marker);
       const standby = created(
         await alice.call("POST", "/api/v1/standby/associations", { instance_id: instance.id }),
         "standby",
