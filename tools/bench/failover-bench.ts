@@ -9,7 +9,8 @@ import { StandbyBenchFixture, until } from "./standby-fixture";
  * (30 s, the default, and 5 s, the least allowed). Each run has a fresh control plane and market
  * (seeded per run, the same seeds for both intervals): rent a GPU, provision its standby, start a
  * writer on the GPU (a new file every 100 ms holding its write time), let one sync interval pass,
- * kill the GPU's host through /sim at T0, and measure:
+ * kill the GPU's host through /sim at T0 (run i of N at (i+1)/(N+1) of a sync cycle, so the runs
+ * see the RPO from its least to its most), and measure:
  *   RTO      T0 → the instance's endpoint says `cpu` and an SSH command there lists /workspace;
  *   RPO      T0 − the write time of the newest file the standby holds (the newest write lost);
  *   recovery T0 → the association back in `syncing` on a new GPU (automatic recovery).
@@ -41,6 +42,8 @@ interface Run {
   /** Files the standby held at failover, of those written by then. */
   filesOnStandby?: number;
   phases: Record<string, number>;
+  /** When in the sync cycle the host died: (T0 − the last sync's start) / the interval. */
+  killPhase?: number;
   /** How long the two steps before T0 took (market boot included). */
   rentMs?: number;
   provisionMs?: number;
@@ -50,7 +53,7 @@ function argValue(name: string): string | undefined {
   return process.argv.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
 }
 
-async function failoverOnce(intervalS: number, seed: number): Promise<{ run: Run; budgetMs: number }> {
+async function failoverOnce(intervalS: number, seed: number, phase: number): Promise<{ run: Run; budgetMs: number }> {
   const bench = await StandbyBenchFixture.start(
     { DUMONT_MARKET_TIME_SCALE: "1", DUMONT_MARKET_SEED: String(seed) },
     "bench-failover",
@@ -73,18 +76,36 @@ async function failoverOnce(intervalS: number, seed: number): Promise<{ run: Run
       gpu,
       `mkdir -p ${STREAM} && (nohup setsid sh -c 'while true; do t=$(date +%s%3N); echo $t > ${STREAM}/w$t; sleep 0.1; done' >/dev/null 2>&1 </dev/null &); echo started`,
     );
-    // One sync interval with the writer running, and a bit, and at least one sync that saw it.
+    // One sync interval with the writer running, and a bit, and at least one sync that saw it;
+    // then the kill lands `phase` of an interval after a sync started (runs spread it over the
+    // cycle: right after a sync the RPO is at its least, just before the next at its most).
     const syncsBefore = (await bench.association(association.id)).sync_count;
     const writerStarted = Date.now();
-    await until(
+    let synced = await until(
       "a sync with the writer running",
       () => bench.association(association.id),
       (a) => a.sync_count > syncsBefore && Date.now() - writerStarted >= intervalS * 1000 + 2_000,
-      { timeoutMs: intervalS * 1000 + 120_000, everyMs: 200 },
+      { timeoutMs: intervalS * 1000 + 120_000, everyMs: 50 },
     );
+    for (let cycle = 0; ; cycle++) {
+      const killAt = Date.parse(synced.last_sync_at ?? "") + phase * intervalS * 1000;
+      if (killAt >= Date.now() || cycle >= 5) {
+        await sleep(Math.max(0, killAt - Date.now()));
+        break;
+      }
+      // Too late in this cycle (the sync itself took longer than `phase`): the next one.
+      const count = synced.sync_count;
+      synced = await until(
+        "the next sync",
+        () => bench.association(association.id),
+        (a) => a.sync_count > count,
+        { timeoutMs: intervalS * 1000 + 120_000, everyMs: 50 },
+      );
+    }
 
     const t0 = Date.now();
     await bench.injectFault(instanceId, "host_offline");
+    run.killPhase = (t0 - Date.parse(synced.last_sync_at ?? "")) / (intervalS * 1000);
 
     // RTO: the endpoint says cpu, and the workspace answers there.
     const key = await bench.controlKey();
@@ -161,14 +182,14 @@ export async function benchFailover(): Promise<void> {
   );
   for (const intervalS of INTERVALS_S) {
     for (let i = 0; i < RUNS; i++) {
-      const result = await failoverOnce(intervalS, FIRST_SEED + i);
+      const result = await failoverOnce(intervalS, FIRST_SEED + i, (i + 1) / (RUNS + 1));
       budgetMs = result.budgetMs;
       const run = result.run;
       runs.push(run);
       console.log(
         `  sync ${String(intervalS).padStart(2)} s seed ${run.seed}: ` +
           (run.ok
-            ? `RTO ${s(run.rtoMs)} s  RPO ${s(run.rpoMs)} s  recovery ${s(run.recoveryMs)} s  ` +
+            ? `killed at ${((run.killPhase ?? NaN) * 100).toFixed(0)} % of the sync cycle: RTO ${s(run.rtoMs)} s  RPO ${s(run.rpoMs)} s  recovery ${s(run.recoveryMs)} s  ` +
               `(${run.filesOnStandby} streamed files on the standby; rent ${s(run.rentMs)} s, provision ${s(run.provisionMs)} s)  ` +
               `phases ${PHASES.filter((p) => run.phases[p] !== undefined)
                 .map((p) => `${p} ${s(run.phases[p])}`)

@@ -16,6 +16,8 @@ export interface Association {
   gpu_instance_id: string;
   simulated: boolean;
   sync_count: number;
+  /** When the last good sync started (ISO): writes after it may not be on the standby. */
+  last_sync_at: string | null;
   last_sync_error: string | null;
   cpu_ssh_host: string | null;
   cpu_ssh_port: number | null;

@@ -129,8 +129,16 @@ export async function benchSync(): Promise<void> {
         `(provisioning included), first bare copy ${(bareFirstMs / 1000).toFixed(1)} s; targets identical before: ${before.same ? "yes" : `NO (${before.ours} vs ${before.bare})`}`,
     );
 
+    // Where a difference would come from: syncToStandby opens two SSH sessions to the GPU (the
+    // /workspace probe, then the copy), bare rsync one. One session (`true`) is timed each round.
+    const session = async (): Promise<number> => {
+      const t = process.hrtime.bigint();
+      await bench.exec(gpu, "true");
+      return Number(process.hrtime.bigint() - t) / 1e6;
+    };
     const oursMs: number[] = [];
     const bareMs: number[] = [];
+    const sessionMs: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       await bench.exec(gpu, changeSet(round), 300_000);
       const oursFirst = round % 2 === 1;
@@ -143,12 +151,15 @@ export async function benchSync(): Promise<void> {
       if (!mine) throw new Error("no sync ran");
       oursMs.push(mine.ms);
       bareMs.push(theirs);
+      const oneSession = await session();
+      sessionMs.push(oneSession);
       console.log(
         `  round ${round} (${oursFirst ? "ours first" : "bare first"}): ours ${mine.ms.toFixed(0)} ms ` +
-          `(${mine.result.filesTransferred} files, ${(mine.result.bytesSent / 1048576).toFixed(1)} MiB sent), bare ${theirs.toFixed(0)} ms`,
+          `(${mine.result.filesTransferred} files, ${(mine.result.bytesSent / 1048576).toFixed(1)} MiB sent), bare ${theirs.toFixed(0)} ms; one SSH session to the GPU ${oneSession.toFixed(0)} ms`,
       );
     }
     const after = await standbyListing();
+    const ssh = stats(sessionMs);
     const o = stats(oursMs);
     const b = stats(bareMs);
     console.log(`  bare rsync -a --delete (baseline)   median ${b.median.toFixed(0)} ms  (n=${b.runs})`);
@@ -156,6 +167,10 @@ export async function benchSync(): Promise<void> {
     console.log(
       `  ours / bare: ×${(o.median / b.median).toFixed(2)} (target ≤ ×${RATIO_TARGET}) ${o.median / b.median <= RATIO_TARGET ? "met" : "MISSED"}` +
         `   /workspace and /bare identical after (names, sizes, mtimes, contents): ${after.same ? "yes" : `NO (${after.ours} vs ${after.bare})`}`,
+    );
+    console.log(
+      `  ours − bare (medians) ${(o.median - b.median).toFixed(0)} ms; one SSH session to the GPU (\`true\`) median ${ssh.median.toFixed(0)} ms: ` +
+        `syncToStandby runs two sessions (the /workspace probe, then rsync), bare rsync one`,
     );
     await bench.json("DELETE", `/api/v1/instances/${instanceId}`);
     instanceId = undefined;
