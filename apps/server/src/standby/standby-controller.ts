@@ -428,21 +428,28 @@ export class StandbyController implements Controller<StandbyAssociationRow, Stan
       return { ...healthy, paused: true };
     }
     if (!gpu.machine_id) return { ...healthy, failed: true, reason: "the GPU has no machine" };
-    let provider: Provider;
+    // The market's answer first. A market that does not answer says nothing about the GPU (only
+    // about the market, or our own network), so the SSH probe still decides.
+    let ssh = gpuEndpoint(gpu);
+    let marketError = "";
     try {
-      provider = await this.options.markets.providerFor(gpu.owner_id, gpu.market as MarketKind);
+      const provider: Provider = await this.options.markets.providerFor(gpu.owner_id, gpu.market as MarketKind);
       const machine = await provider.getMachine(gpu.machine_id);
       if (!machine) return { ...healthy, lost: true, reason: "the marketplace no longer has the GPU machine" };
       if (LOST_STATES.includes(machine.state)) {
         return { ...healthy, lost: true, reason: `the marketplace reports the GPU ${machine.state}` };
       }
       if (machine.state === "stopped" || machine.state === "queued") return { ...healthy, paused: true };
-      const ssh = machine.ssh ?? gpuEndpoint(gpu);
-      if (!ssh) return { ...healthy, failed: true, reason: "the GPU has no SSH address" };
+      ssh = machine.ssh ?? ssh;
+    } catch (error) {
+      marketError = `; the marketplace did not answer either (${describe(error)})`;
+    }
+    if (!ssh) return { ...healthy, failed: true, reason: `the GPU has no SSH address${marketError}` };
+    try {
       await this.probe(gpu.owner_id, ssh);
       return healthy;
     } catch (error) {
-      return { ...healthy, failed: true, reason: describe(error) };
+      return { ...healthy, failed: true, reason: `${describe(error)}${marketError}` };
     }
   }
 
@@ -479,6 +486,25 @@ export class StandbyController implements Controller<StandbyAssociationRow, Stan
       return { requeueInMs: this.options.health.intervalMs };
     }
     const lostAt = row.gpu_lost_at ?? decidedAt;
+    // Only onto a standby that answers, and never on our own say alone: when the GPU and the
+    // standby are both unreachable, the likelier cause is the control plane's network, and
+    // deleting a healthy GPU would lose the newest work. Checked again at the next recheck.
+    try {
+      await this.ensureStandbyRunning(row, ctx);
+      const standby = (await this.currentStandbyEndpoint(row)) ?? standbyEndpoint(row);
+      if (!standby) throw new Error("the standby has no SSH address");
+      await this.probe(row.owner_id, standby);
+    } catch (error) {
+      await ctx.patch({
+        last_health_at: decidedAt,
+        last_health_error: untrustedText(
+          `GPU unreachable (${reason}), and the standby too (${describe(error)}): not failing over until one answers`,
+          500,
+        ),
+        gpu_lost_at: lostAt,
+      });
+      return { requeueInMs: this.options.health.recheckMs };
+    }
     const failoverId = newId("fo");
     const phases: FailoverPhases = { detect: decidedAt - lostAt, [mark("decided")]: decidedAt };
     await this.options.standby.insertFailover({
@@ -805,24 +831,20 @@ export class StandbyController implements Controller<StandbyAssociationRow, Stan
         success: 1,
         to_instance_id: gpu.id,
       });
-      await ctx.transition(
-        "syncing",
-        `workspace restored on ${gpu.id} and verified; the GPU is active again`,
-        {
-          gpu_instance_id: gpu.id,
-          active_role: "gpu",
-          active_since: now,
-          failover_id: null,
-          recovery_deployment_id: null,
-          recovery_attempts: 0,
-          sync_key_installed_on: gpu.id,
-          health_failures: 0,
-          last_health_at: now,
-          gpu_lost_at: null,
-          last_sync_at: now,
-          error: null,
-        },
-      );
+      await ctx.transition("syncing", `workspace restored on ${gpu.id} and verified; the GPU is active again`, {
+        gpu_instance_id: gpu.id,
+        active_role: "gpu",
+        active_since: now,
+        failover_id: null,
+        recovery_deployment_id: null,
+        recovery_attempts: 0,
+        sync_key_installed_on: gpu.id,
+        health_failures: 0,
+        last_health_at: now,
+        gpu_lost_at: null,
+        last_sync_at: now,
+        error: null,
+      });
       return { requeueInMs: 0 };
     } catch (error) {
       await this.options.standby.updateFailover(failover.id, { phases: JSON.stringify(phases) });
