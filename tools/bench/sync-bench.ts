@@ -170,7 +170,7 @@ export async function benchSync(): Promise<void> {
     );
     console.log(
       `  ours − bare (medians) ${(o.median - b.median).toFixed(0)} ms; one SSH session to the GPU (\`true\`) median ${ssh.median.toFixed(0)} ms: ` +
-        `syncToStandby runs two sessions (the /workspace probe, then rsync), bare rsync one`,
+        `both run one session (syncToStandby checks /workspace in the same session, then runs rsync with its exclude file)`,
     );
     await bench.json("DELETE", `/api/v1/instances/${instanceId}`);
     instanceId = undefined;

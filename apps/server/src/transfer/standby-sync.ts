@@ -132,16 +132,58 @@ export async function installSyncKey(link: StandbyLink, options: { timeoutMs?: n
  */
 export async function syncToStandby(link: StandbyLink, options: SyncOptions): Promise<SyncResult> {
   const checked = checkedLink(link);
-  const source = await probeSource(checked, options.signal);
-  const refusal = refusalFor(source, options.standbyHasFiles);
-  if (refusal) {
+  // The check of /workspace runs in the copy's own session, right before rsync: one SSH
+  // session per sync instead of two (a session costs about as much as a small sync).
+  return copy(checked, "to-standby", options, { standbyHasFiles: options.standbyHasFiles });
+}
+
+/** First line a guarded copy prints: what /workspace is, before rsync runs (or instead of it). */
+const SOURCE_MARK = "dumont-source:";
+/** The guard's exit code when it refused to run rsync (rsync never uses it). */
+const GUARD_REFUSED = 97;
+
+/**
+ * The shell that precedes a sync on the GPU: the association's files must be there, and
+ * /workspace must be a readable directory holding a file when the standby holds some; it prints
+ * its finding and exits GUARD_REFUSED instead of running rsync otherwise.
+ */
+function sourceGuard(link: StandbyLink, standbyHasFiles: boolean): string {
+  const files = linkFiles(link.associationId);
+  const w = shellQuote(WORKSPACE);
+  return [
+    `if [ ! -f ${shellQuote(files.key)} ] || [ ! -f ${shellQuote(files.knownHosts)} ]; then echo ${SOURCE_MARK}no_key; exit ${GUARD_REFUSED}; fi`,
+    `if [ ! -e ${w} ]; then s=missing`,
+    `elif [ ! -d ${w} ]; then s=not_a_directory`,
+    `elif [ ! -r ${w} ] || [ ! -x ${w} ]; then s=unreadable`,
+    // One regular file anywhere is enough: find stops there. A disk that fails mid-walk is unreadable.
+    `elif ! first=$(find ${w} -type f -print -quit 2>/dev/null); then s=unreadable`,
+    `elif [ -z "$first" ]; then s=no_files`,
+    "else s=ok; fi",
+    `echo "${SOURCE_MARK}$s"`,
+    `case $s in ok) ;; no_files) ${standbyHasFiles ? `exit ${GUARD_REFUSED}` : ":"} ;; *) exit ${GUARD_REFUSED} ;; esac`,
+    "",
+  ].join("\n");
+}
+
+/** Reads the guard's line; anything else (a machine that printed something odd) is an error. */
+function guardFinding(link: StandbyLink, line: string): SourceState | "no_key" {
+  const states: readonly (SourceState | "no_key")[] = [
+    "ok",
+    "missing",
+    "not_a_directory",
+    "unreadable",
+    "no_files",
+    "no_key",
+  ];
+  const word = line.startsWith(SOURCE_MARK) ? line.slice(SOURCE_MARK.length).trim() : "";
+  const state = states.find((s) => s === word);
+  if (!state) {
     throw new DumontError({
-      code: "SYNC_REFUSED",
-      message: `the sync to the standby was refused: ${refusal}; the standby's copy was left as it was`,
-      details: { workspace: source, standby_has_files: options.standbyHasFiles },
+      code: "MACHINE_UNREACHABLE",
+      message: `the GPU machine ${link.gpu.host}:${link.gpu.port} answered ${JSON.stringify(untrustedText(line, 40))} when asked what /workspace is`,
     });
   }
-  return copy(checked, "to-standby", options);
+  return state;
 }
 
 /** Mirrors the standby's /workspace onto the (new) GPU machine, with the same excludes. */
@@ -201,32 +243,6 @@ export async function countStandbyFiles(standby: SshEndpoint, privateKey: string
 /** What /workspace is on the GPU machine, in the words `probeSource` accepts. */
 export type SourceState = "ok" | "missing" | "not_a_directory" | "unreadable" | "no_files";
 
-async function probeSource(link: StandbyLink, signal: AbortSignal | undefined): Promise<SourceState> {
-  const w = shellQuote(WORKSPACE);
-  const answer = await runWithSyncKey(
-    link,
-    [
-      `if [ ! -e ${w} ]; then echo missing`,
-      `elif [ ! -d ${w} ]; then echo not_a_directory`,
-      `elif [ ! -r ${w} ] || [ ! -x ${w} ]; then echo unreadable`,
-      // One regular file anywhere is enough: find stops there. A disk that fails mid-walk is unreadable.
-      `elif ! first=$(find ${w} -type f -print -quit 2>/dev/null); then echo unreadable`,
-      `elif [ -z "$first" ]; then echo no_files`,
-      "else echo ok; fi",
-    ].join("\n"),
-    signal,
-  );
-  const states: readonly SourceState[] = ["ok", "missing", "not_a_directory", "unreadable", "no_files"];
-  const state = states.find((s) => s === answer);
-  if (!state) {
-    throw new DumontError({
-      code: "MACHINE_UNREACHABLE",
-      message: `the GPU machine ${link.gpu.host}:${link.gpu.port} answered ${JSON.stringify(untrustedText(answer, 40))} when asked what /workspace is`,
-    });
-  }
-  return state;
-}
-
 function refusalFor(source: SourceState, standbyHasFiles: boolean): string | null {
   switch (source) {
     case "ok":
@@ -270,14 +286,58 @@ async function runWithSyncKey(link: StandbyLink, then: string, signal: AbortSign
 }
 
 /** One copy with stats: writes the exclude file and runs rsync on the GPU machine, in one session. */
-async function copy(link: StandbyLink, direction: SyncDirection, options: CopyOptions): Promise<SyncResult> {
+async function copy(
+  link: StandbyLink,
+  direction: SyncDirection,
+  options: CopyOptions,
+  guard?: { standbyHasFiles: boolean },
+): Promise<SyncResult> {
   const started = Date.now();
   const tail = new OutputTail(STATS_TAIL_CHARS);
+  // With a guard, stdout's first line is its finding (bounded); the rest is rsync's.
+  let firstLine: string | undefined = guard ? "" : undefined;
+  const guardLines: string[] = [];
+  const onStdout = (chunk: string) => {
+    if (firstLine === undefined) return tail.push(chunk);
+    const newline = chunk.indexOf("\n");
+    if (newline === -1) {
+      if (firstLine.length < 200) firstLine += chunk;
+      return;
+    }
+    firstLine = (firstLine + chunk.slice(0, newline)).slice(0, 200);
+    const line = firstLine;
+    firstLine = undefined;
+    guardLines.push(line);
+    tail.push(chunk.slice(newline + 1));
+  };
   const { exitCode, stderr } = await runRsync(
     link,
-    { direction, flags: ["--delete", "--stats"], onStdout: (chunk) => tail.push(chunk) },
+    {
+      direction,
+      flags: ["--delete", "--stats"],
+      onStdout,
+      ...(guard ? { preamble: sourceGuard(link, guard.standbyHasFiles) } : {}),
+    },
     options,
   );
+  if (guard) {
+    const finding = guardFinding(link, guardLines[0] ?? firstLine ?? "");
+    if (finding === "no_key") {
+      throw new DumontError({
+        code: "MACHINE_UNREACHABLE",
+        message: `the GPU machine ${link.gpu.host}:${link.gpu.port} has no key for standby association ${link.associationId}`,
+        hint: "installSyncKey runs first on every GPU machine of the association.",
+      });
+    }
+    const refusal = exitCode === GUARD_REFUSED ? refusalFor(finding, guard.standbyHasFiles) : null;
+    if (refusal) {
+      throw new DumontError({
+        code: "SYNC_REFUSED",
+        message: `the sync to the standby was refused: ${refusal}; the standby's copy was left as it was`,
+        details: { workspace: finding, standby_has_files: guard.standbyHasFiles },
+      });
+    }
+  }
   // 24: files vanished while rsync read them (the user's code keeps writing); the rest is copied.
   if (exitCode !== 0 && exitCode !== 24) throw rsyncFailure(link, direction, exitCode, stderr);
   let stats;
@@ -305,22 +365,24 @@ interface RsyncRun {
   flags: readonly string[];
   /** Sees everything rsync prints on stdout; keeping any of it is the caller's (bounded) choice. */
   onStdout: (chunk: string) => void;
+  /** Shell run first in the same session (it may exit instead of letting rsync run). */
+  preamble?: string;
 }
 
 async function runRsync(
   link: StandbyLink,
-  { direction, flags, onStdout }: RsyncRun,
+  { direction, flags, onStdout, preamble = "" }: RsyncRun,
   options: CopyOptions,
 ): Promise<{ exitCode: number; stderr: string }> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_COPY_TIMEOUT_MS;
   const files = linkFiles(link.associationId);
   const q = shellQuote;
-  const command = [
+  const command = `${preamble}${[
     "umask 077",
     `cat > ${q(`${files.excludes}.tmp`)}`,
     `mv -f ${q(`${files.excludes}.tmp`)} ${q(files.excludes)}`,
     `exec ${rsyncCommandLine(link, direction, flags, timeoutMs)}`,
-  ].join(" && ");
+  ].join(" && ")}`;
   const stderr = new OutputTail(4_096);
   const result = await sshExec({
     endpoint: link.gpu,
