@@ -35,7 +35,7 @@ import {
 } from "../transfer/standby-sync";
 import { mark, readPhases, type FailoverPhases } from "./failover-phases";
 import type { StandbyMarketKind, StandbyMarkets } from "./standby-markets";
-import { excludesOf, gpuEndpoint, linkOf, standbyEndpoint, standbyLabels } from "./standby-link";
+import { excludesOf, gpuEndpoint, linkOf, standbyEndpoint, standbyLabels } from "./association-link";
 
 export interface StandbyHealthSettings {
   /** A healthy GPU is checked this often (the seed's 10 s). */

@@ -3,7 +3,7 @@ import type { InstanceRow, StandbyAssociationRow, StandbyConfigRow } from "@dumo
 import { gcpPriceTable, standbyHourlyPrice } from "@dumont/providers";
 import type { HandlersFor } from "../http/handler-types";
 import { iso, isoOrNull, type ServerContext } from "../server-context";
-import { excludesOf } from "./standby-link";
+import { excludesOf } from "./association-link";
 import type { StandbyMarketKind } from "./standby-markets";
 import { failoverSummary, failoverView } from "./failover-report";
 
